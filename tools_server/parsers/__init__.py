@@ -1,0 +1,1 @@
+"""tools_server/parsers package."""
