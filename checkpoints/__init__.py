@@ -1,1 +1,1 @@
-"""checkpoints package."""
+"""The checkpoint saver factory: Postgres (pooled) or SQLite (embedded default)."""

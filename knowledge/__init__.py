@@ -1,1 +1,1 @@
-"""knowledge package."""
+"""Runbooks (Markdown, zh and en) and their retrieval index (chromadb + sentence-transformers)."""
