@@ -31,7 +31,7 @@ def _tools_serve(args: argparse.Namespace) -> int:
     from tools_server.settings import Settings
 
     overrides = {k: v for k, v in (("mcp_host", args.host), ("mcp_port", args.port)) if v is not None}
-    settings = Settings(**overrides)  # type: ignore[arg-type]
+    settings = Settings(**overrides)
     try:
         asyncio.run(serve_stdio(settings) if args.transport == "stdio" else serve_http(settings))
     except ServeError as exc:
@@ -77,8 +77,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the `opswatchdog` command."""
     args = build_parser().parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.WARNING,
+        stream=sys.stderr,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
     code: int = args.func(args)
     return code
 

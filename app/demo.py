@@ -12,11 +12,11 @@ from pathlib import Path
 from typing import Any
 
 from langchain_mcp_adapters.sessions import StdioConnection
+from simfleet.server import start_fleet
 
 from app.fault_expectations import attribution
 from app.findings_table import render_findings
 from graph.mcp_client import McpTools, open_tools
-from simfleet.server import start_fleet
 
 
 def tools_server_connection(inventory: Path, known_hosts: Path, **extra_env: str) -> StdioConnection:
@@ -29,8 +29,12 @@ def tools_server_connection(inventory: Path, known_hosts: Path, **extra_env: str
         "PYTHONPATH": os.pathsep.join(sys.path),
         **extra_env,
     }
-    return StdioConnection(transport="stdio", command=sys.executable,
-                           args=["-m", "app", "tools", "serve", "--transport", "stdio"], env=env)
+    return StdioConnection(
+        transport="stdio",
+        command=sys.executable,
+        args=["-m", "app", "tools", "serve", "--transport", "stdio"],
+        env=env,
+    )
 
 
 async def inspect_all(tools: McpTools, hosts: list[str]) -> list[dict[str, Any]]:

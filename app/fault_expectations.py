@@ -35,12 +35,13 @@ EXPECTED: dict[str, Callable[[Finding], bool]] = {
 
 def attribution(faults: Mapping[str, list[str]], findings_by_host: Mapping[str, list[Finding]]) -> dict[str, Any]:
     """Compare injected faults with findings: which were found on their host, missed, or reported elsewhere."""
-    found, missed = [], []
+    found: list[tuple[str, str]] = []
+    missed: list[tuple[str, str]] = []
     for host, kinds in sorted(faults.items()):
         for kind in kinds:
             ok = any(EXPECTED[kind](f) for f in findings_by_host.get(host, []))
             (found if ok else missed).append((host, kind))
-    unexpected = []
+    unexpected: list[tuple[str, str]] = []
     for host, findings in sorted(findings_by_host.items()):
         kinds = faults.get(host, [])
         for f in findings:

@@ -29,7 +29,9 @@ sys.path.insert(0, str(ROOT))
 def _start_fleet(hosts: int, out: Path) -> subprocess.Popen[str]:
     proc = subprocess.Popen(
         [sys.executable, "-m", "simfleet", "--hosts", str(hosts), "--scenario", "healthy", "--out", str(out)],
-        stdout=subprocess.PIPE, text=True, cwd=ROOT,
+        stdout=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
     )
     assert proc.stdout is not None
     line = proc.stdout.readline()
@@ -41,8 +43,20 @@ def _start_fleet(hosts: int, out: Path) -> subprocess.Popen[str]:
 
 def _child(variant: str, fleet: Path, concurrency: int) -> dict[str, Any]:
     out = subprocess.run(
-        [sys.executable, __file__, "--client", variant, "--fleet", str(fleet), "--concurrency", str(concurrency)],
-        capture_output=True, text=True, cwd=ROOT, check=True,
+        [
+            sys.executable,
+            __file__,
+            "--client",
+            variant,
+            "--fleet",
+            str(fleet),
+            "--concurrency",
+            str(concurrency),
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=True,
     )
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
@@ -58,9 +72,7 @@ async def _tools_layer(fleet: Path, concurrency: int) -> tuple[int, int]:
         ssh=SshSettings(known_hosts=fleet / "known_hosts", max_handshakes=concurrency, connect_timeout_s=30),
     )
     ctx = ToolContext.from_settings(settings, load_inventory(settings.inventory))
-    reports = await asyncio.gather(
-        *(ssh_inspect_host(ctx, InspectHostInput(host=h.name)) for h in ctx.inventory.hosts)
-    )
+    reports = await asyncio.gather(*(ssh_inspect_host(ctx, InspectHostInput(host=h.name)) for h in ctx.inventory.hosts))
     down = sum(r.status not in ("ok", "partial") for r in reports)
     return len(reports), down
 
@@ -83,8 +95,14 @@ async def _bare_loop(fleet: Path, concurrency: int) -> tuple[int, int]:
         try:
             async with gate:
                 conn = await asyncssh.connect(
-                    host.address, port=host.port, username=host.user, known_hosts=known,
-                    client_keys=[str(host.identity_file)], agent_path=None, config=None, connect_timeout=30,
+                    host.address,
+                    port=host.port,
+                    username=host.user,
+                    known_hosts=known,
+                    client_keys=[str(host.identity_file)],
+                    agent_path=None,
+                    config=None,
+                    connect_timeout=30,
                 )
             async with conn:
                 token = new_token()
@@ -107,8 +125,18 @@ def _client_main(variant: str, fleet: Path, concurrency: int) -> None:
     hosts, down = asyncio.run(run(fleet, concurrency))
     cpu, wall = time.process_time() - cpu0, time.perf_counter() - wall0
     peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-    print(json.dumps({"variant": variant, "hosts": hosts, "down": down, "wall_s": wall,
-                      "cpu_ms_per_host": 1000 * cpu / hosts, "peak_rss_mb": peak_kib / 1024}))
+    print(
+        json.dumps(
+            {
+                "variant": variant,
+                "hosts": hosts,
+                "down": down,
+                "wall_s": wall,
+                "cpu_ms_per_host": 1000 * cpu / hosts,
+                "peak_rss_mb": peak_kib / 1024,
+            }
+        )
+    )
 
 
 def main() -> None:
@@ -132,10 +160,14 @@ def main() -> None:
                 fleet.send_signal(signal.SIGTERM)
                 fleet.wait(timeout=30)
         for r in (bare, tools):
-            print(f"{size:>5} {r['variant']:>7} {r['wall_s']:>7.2f} {r['cpu_ms_per_host']:>11.2f} "
-                  f"{r['peak_rss_mb']:>11.1f} {r['down']:>4}")
-        print(f"{size:>5} {'ratio':>7} {tools['wall_s'] / bare['wall_s']:>7.2f} "
-              f"{tools['cpu_ms_per_host'] / bare['cpu_ms_per_host']:>11.2f}   (tools / bare, same run)")
+            print(
+                f"{size:>5} {r['variant']:>7} {r['wall_s']:>7.2f} {r['cpu_ms_per_host']:>11.2f} "
+                f"{r['peak_rss_mb']:>11.1f} {r['down']:>4}"
+            )
+        print(
+            f"{size:>5} {'ratio':>7} {tools['wall_s'] / bare['wall_s']:>7.2f} "
+            f"{tools['cpu_ms_per_host'] / bare['cpu_ms_per_host']:>11.2f}   (tools / bare, same run)"
+        )
 
 
 if __name__ == "__main__":

@@ -116,8 +116,11 @@ def smartctl(device: str, *, become: bool = False) -> CatalogCommand:
     """Build `smartctl -j -a DEVICE` for a validated device."""
     dev = validate_device(device)
     argv = ("smartctl", "-j", "-a", dev)
-    return CatalogCommand(CommandName.SMARTCTL, "smartctl_" + dev.removeprefix("/dev/"), _become(
-        CommandName.SMARTCTL, argv, become))
+    return CatalogCommand(
+        CommandName.SMARTCTL,
+        "smartctl_" + dev.removeprefix("/dev/"),
+        _become(CommandName.SMARTCTL, argv, become),
+    )
 
 
 def log_tail(path: str, lines: int, roots: list[str]) -> CatalogCommand:
@@ -176,9 +179,9 @@ def split_batch(stdout: str, token: str) -> dict[str, SectionResult]:
         if stripped.startswith(begin):
             if current is not None:
                 results[current] = SectionResult(current, None, "".join(buf))
-            current, buf = stripped[len(begin):].strip(), []
+            current, buf = stripped[len(begin) :].strip(), []
         elif stripped.startswith(end) and current is not None:
-            parts = stripped[len(end):].split()
+            parts = stripped[len(end) :].split()
             rc = int(parts[1]) if len(parts) == 2 and parts[1].isdigit() else None
             results[current] = SectionResult(current, rc, "".join(buf))
             current, buf = None, []

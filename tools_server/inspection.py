@@ -31,7 +31,9 @@ from tools_server.rules_system import load_findings
 from tools_server.settings import Thresholds
 from tools_server.ssh import SshClient, SshError
 
-Status = Literal["ok", "partial", "unreachable", "auth_failed", "host_key_rejected", "timeout", "queued_too_long", "error"]
+Status = Literal[
+    "ok", "partial", "unreachable", "auth_failed", "host_key_rejected", "timeout", "queued_too_long", "error"
+]
 
 
 class Section(StrEnum):
@@ -97,8 +99,14 @@ class _HostInspection:
         self.findings: list[Finding] = []
         self.degraded = False
 
-    def parse(self, results: dict[str, SectionResult], key: str, parser: Callable[[str], Any],
-              component: Component, source: str) -> Any:
+    def parse(
+        self,
+        results: dict[str, SectionResult],
+        key: str,
+        parser: Callable[[str], Any],
+        component: Component,
+        source: str,
+    ) -> Any:
         """Parse one section's output; a failure becomes a not-inspectable or parse-error finding."""
         result = results.get(key)
         why = _problem(result)
@@ -111,19 +119,36 @@ class _HostInspection:
             return parser(result.output)
         except ParseError as exc:
             self.degraded = True
-            self.findings.append(make_finding(
-                self.host.name, component, "warning", f"{component}.parse_error",
-                f"output of {source} could not be parsed", source, subject=key, evidence=str(exc)[:300]))
+            self.findings.append(
+                make_finding(
+                    self.host.name,
+                    component,
+                    "warning",
+                    f"{component}.parse_error",
+                    f"output of {source} could not be parsed",
+                    source,
+                    subject=key,
+                    evidence=str(exc)[:300],
+                )
+            )
             return None
 
     def check_latency(self, seconds: float) -> None:
         """An info finding when the host took long to answer read-only commands (overload, I/O stalls)."""
         if seconds >= self.th.slow_response_s:
-            self.findings.append(make_finding(
-                self.host.name, "host", "info", "host.slow_response",
-                f"host answered slowly: {seconds:.1f} s for read-only commands", "ssh exec",
-                value=round(seconds, 2), threshold=self.th.slow_response_s,
-                evidence=f"the inspection batch took {seconds:.2f} s (threshold {self.th.slow_response_s:g} s)"))
+            self.findings.append(
+                make_finding(
+                    self.host.name,
+                    "host",
+                    "info",
+                    "host.slow_response",
+                    f"host answered slowly: {seconds:.1f} s for read-only commands",
+                    "ssh exec",
+                    value=round(seconds, 2),
+                    threshold=self.th.slow_response_s,
+                    evidence=f"the inspection batch took {seconds:.2f} s (threshold {self.th.slow_response_s:g} s)",
+                )
+            )
 
     def memory(self, results: dict[str, SectionResult]) -> MemorySection:
         meminfo = self.parse(results, "meminfo", parse_meminfo, "memory", "cat /proc/meminfo")
@@ -132,12 +157,14 @@ class _HostInspection:
         dmi_mem = self.parse(results, "dmidecode_memory", parse_dmidecode, "memory", "dmidecode -t memory")
         dmi_board = None
         if dmi_mem is not None:
-            dmi_board = self.parse(results, "dmidecode_board", parse_dmidecode, "memory",
-                                   "dmidecode -t baseboard -t system")
+            dmi_board = self.parse(
+                results, "dmidecode_board", parse_dmidecode, "memory", "dmidecode -t baseboard -t system"
+            )
         mem = meminfo or free
         if mem is not None:
-            self.findings += memory_findings(self.host.name, mem, procs, self.th,
-                                             "cat /proc/meminfo" if meminfo else "free -b")
+            self.findings += memory_findings(
+                self.host.name, mem, procs, self.th, "cat /proc/meminfo" if meminfo else "free -b"
+            )
         top = procs.top_by_rss(self.th.top_processes) if procs is not None else []
         dmi = combine_dmi(dmi_mem, dmi_board) if dmi_mem is not None and dmi_board is not None else dmi_mem
         return MemorySection(meminfo=mem, dmi=dmi, top_processes=top)
@@ -158,8 +185,9 @@ class _HostInspection:
         missing = [results.get(c.key) for c in commands]
         if missing and all(r is not None and r.exit_status == 127 for r in missing):
             self.degraded = True
-            self.findings.append(not_inspectable(self.host.name, "smart", "smartctl is not installed (exit 127)",
-                                                 "smartctl -j -a"))
+            self.findings.append(
+                not_inspectable(self.host.name, "smart", "smartctl is not installed (exit 127)", "smartctl -j -a")
+            )
             return disks
         for c in commands:
             device = c.argv[-1]
@@ -167,8 +195,9 @@ class _HostInspection:
             result = results.get(c.key)
             # smartctl's exit status is a bitmask: non-zero often still comes with full JSON data.
             if result is not None and result.output.lstrip().startswith("{"):
-                report = self.parse({c.key: SectionResult(c.key, 0, result.output)}, c.key, parse_smartctl,
-                                    "smart", source)
+                report = self.parse(
+                    {c.key: SectionResult(c.key, 0, result.output)}, c.key, parse_smartctl, "smart", source
+                )
             else:
                 report = self.parse(results, c.key, parse_smartctl, "smart", source)
             if report is not None:
@@ -209,9 +238,18 @@ async def inspect_host(client: SshClient, host: Host, sections: set[Section], th
     except SshError as exc:
         report.status = exc.status  # type: ignore[assignment]
         report.reason = str(exc)
-        state.findings.append(make_finding(
-            host.name, "host", "critical", "host.reachable", f"host not inspectable: {exc.status}: {exc}",
-            f"ssh {host.user}@{host.address}:{host.port}", value=exc.status, evidence=str(exc)))
+        state.findings.append(
+            make_finding(
+                host.name,
+                "host",
+                "critical",
+                "host.reachable",
+                f"host not inspectable: {exc.status}: {exc}",
+                f"ssh {host.user}@{host.address}:{host.port}",
+                value=exc.status,
+                evidence=str(exc),
+            )
+        )
     else:
         report.status = "partial" if state.degraded else "ok"
     report.findings = rank(state.findings)

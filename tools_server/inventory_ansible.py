@@ -28,9 +28,7 @@ def is_ansible(data: dict[str, Any]) -> bool:
     """True when the mapping looks like an Ansible inventory rather than an OpsWatchdog one."""
     if "hosts" in data and isinstance(data["hosts"], list):
         return False
-    return all(isinstance(v, dict) and ({"hosts", "children", "vars"} & v.keys()) for v in data.values()) and bool(
-        data
-    )
+    return all(isinstance(v, dict) and ({"hosts", "children", "vars"} & v.keys()) for v in data.values()) and bool(data)
 
 
 def normalise_ansible(data: dict[str, Any]) -> tuple[dict[str, Any], list[tuple[Any, ...]]]:

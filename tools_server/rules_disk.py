@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tools_server.findings import Finding, make_finding
+from tools_server.findings import Finding, Severity, make_finding
 from tools_server.parsers.df import DiskUsage, InodeUsage
 from tools_server.parsers.smartctl import SmartReport
 from tools_server.settings import Thresholds
@@ -16,11 +16,13 @@ _PSEUDO_MOUNT_PREFIXES = ("/dev", "/proc", "/sys", "/run", "/snap/")
 def _is_pseudo(filesystem: str, mount: str) -> bool:
     if filesystem in _PSEUDO_FS or filesystem.startswith("/dev/loop"):
         return True
-    return any(mount == p or mount.startswith(p + "/") or mount.startswith(p) and p.endswith("/")
-               for p in _PSEUDO_MOUNT_PREFIXES)
+    return any(
+        mount == p or mount.startswith(p + "/") or (mount.startswith(p) and p.endswith("/"))
+        for p in _PSEUDO_MOUNT_PREFIXES
+    )
 
 
-def _level(value: float, warn: float, crit: float) -> tuple[str, float] | None:
+def _level(value: float, warn: float, crit: float) -> tuple[Severity, float] | None:
     if value >= crit:
         return "critical", crit
     if value >= warn:
@@ -40,9 +42,15 @@ def space_findings(host: str, usage: DiskUsage, th: Thresholds, source: str) -> 
         severity, threshold = level
         out.append(
             make_finding(
-                host, "disk", severity, "disk.used_percent",  # type: ignore[arg-type]
-                f"filesystem {fs.mount} {fs.used_percent:.0f}% full", source,
-                value=fs.used_percent, threshold=threshold, subject=fs.mount,
+                host,
+                "disk",
+                severity,
+                "disk.used_percent",
+                f"filesystem {fs.mount} {fs.used_percent:.0f}% full",
+                source,
+                value=fs.used_percent,
+                threshold=threshold,
+                subject=fs.mount,
                 evidence=f"{fs.filesystem} on {fs.mount}: {fs.used_bytes / GIB:.1f} GiB used, "
                 f"{fs.avail_bytes / GIB:.1f} GiB free of {fs.size_bytes / GIB:.1f} GiB",
             )
@@ -62,9 +70,15 @@ def inode_findings(host: str, usage: InodeUsage, th: Thresholds, source: str) ->
         severity, threshold = level
         out.append(
             make_finding(
-                host, "disk", severity, "disk.inodes_used_percent",  # type: ignore[arg-type]
-                f"filesystem {fs.mount} has {fs.iused_percent:.0f}% of its inodes in use", source,
-                value=fs.iused_percent, threshold=threshold, subject=fs.mount,
+                host,
+                "disk",
+                severity,
+                "disk.inodes_used_percent",
+                f"filesystem {fs.mount} has {fs.iused_percent:.0f}% of its inodes in use",
+                source,
+                value=fs.iused_percent,
+                threshold=threshold,
+                subject=fs.mount,
                 evidence=f"{fs.filesystem} on {fs.mount}: {fs.iused} of {fs.inodes} inodes used, {fs.ifree} free",
             )
         )
@@ -77,39 +91,77 @@ def smart_findings(host: str, device: str, report: SmartReport, th: Thresholds, 
     ident = f"{device} {report.model or 'unknown model'} ({report.protocol})"
     if report.health_passed is False:
         failing = ", ".join(report.failing_attributes) or "none named"
-        out.append(make_finding(
-            host, "smart", "critical", "smart.health", f"{device} SMART overall-health FAILED: replace the disk",
-            source, value="FAILED", subject=device,
-            evidence=f"{ident}: overall-health self-assessment FAILED; failing attributes: {failing}",
-        ))
+        out.append(
+            make_finding(
+                host,
+                "smart",
+                "critical",
+                "smart.health",
+                f"{device} SMART overall-health FAILED: replace the disk",
+                source,
+                value="FAILED",
+                subject=device,
+                evidence=f"{ident}: overall-health self-assessment FAILED; failing attributes: {failing}",
+            )
+        )
     for metric, count, label in (
         ("smart.reallocated_sectors", report.reallocated_sectors, "reallocated"),
         ("smart.pending_sectors", report.pending_sectors, "pending"),
     ):
         if count:
-            out.append(make_finding(
-                host, "smart", "warning", metric, f"{device} has {count} {label} sectors", source,
-                value=count, threshold=0, subject=device,
-                evidence=f"{ident}: {label} sector count {count} (health "
-                f"{'PASSED' if report.health_passed else 'FAILED' if report.health_passed is False else 'unknown'})",
-            ))
+            out.append(
+                make_finding(
+                    host,
+                    "smart",
+                    "warning",
+                    metric,
+                    f"{device} has {count} {label} sectors",
+                    source,
+                    value=count,
+                    threshold=0,
+                    subject=device,
+                    evidence=f"{ident}: {label} sector count {count} (health {_health_word(report)})",
+                )
+            )
     if report.nvme_critical_warning:
         bits = _critical_warning_bits(report.nvme_critical_warning)
-        out.append(make_finding(
-            host, "smart", "critical", "smart.nvme_critical_warning",
-            f"{device} NVMe critical warning 0x{report.nvme_critical_warning:02x}: {bits}", source,
-            value=report.nvme_critical_warning, threshold=0, subject=device,
-            evidence=f"{ident}: critical_warning=0x{report.nvme_critical_warning:02x} ({bits})",
-        ))
+        out.append(
+            make_finding(
+                host,
+                "smart",
+                "critical",
+                "smart.nvme_critical_warning",
+                f"{device} NVMe critical warning 0x{report.nvme_critical_warning:02x}: {bits}",
+                source,
+                value=report.nvme_critical_warning,
+                threshold=0,
+                subject=device,
+                evidence=f"{ident}: critical_warning=0x{report.nvme_critical_warning:02x} ({bits})",
+            )
+        )
     if report.percentage_used is not None and report.percentage_used >= th.nvme_wear_warning_pct:
-        out.append(make_finding(
-            host, "smart", "warning", "smart.percentage_used",
-            f"{device} NVMe wear {report.percentage_used}% of rated endurance used", source,
-            value=report.percentage_used, threshold=th.nvme_wear_warning_pct, subject=device,
-            evidence=f"{ident}: percentage_used={report.percentage_used}%"
-            + (f", power-on hours {report.power_on_hours}" if report.power_on_hours is not None else ""),
-        ))
+        out.append(
+            make_finding(
+                host,
+                "smart",
+                "warning",
+                "smart.percentage_used",
+                f"{device} NVMe wear {report.percentage_used}% of rated endurance used",
+                source,
+                value=report.percentage_used,
+                threshold=th.nvme_wear_warning_pct,
+                subject=device,
+                evidence=f"{ident}: percentage_used={report.percentage_used}%"
+                + (f", power-on hours {report.power_on_hours}" if report.power_on_hours is not None else ""),
+            )
+        )
     return out
+
+
+def _health_word(report: SmartReport) -> str:
+    if report.health_passed is None:
+        return "unknown"
+    return "PASSED" if report.health_passed else "FAILED"
 
 
 _CW_BITS = {

@@ -16,9 +16,14 @@ def load_findings(host: str, load: LoadAvg, cpus: CpuCount, th: Thresholds, sour
         return []
     return [
         make_finding(
-            host, "cpu", "warning", "cpu.load_per_cpu",
-            f"load {load.load1:.2f} on {cpus.cpus} CPUs ({per_cpu:.2f} per CPU)", source,
-            value=per_cpu, threshold=th.load_per_cpu_warning,
+            host,
+            "cpu",
+            "warning",
+            "cpu.load_per_cpu",
+            f"load {load.load1:.2f} on {cpus.cpus} CPUs ({per_cpu:.2f} per CPU)",
+            source,
+            value=per_cpu,
+            threshold=th.load_per_cpu_warning,
             evidence=f"loadavg {load.load1:.2f} {load.load5:.2f} {load.load15:.2f}, {cpus.cpus} CPUs",
         )
     ]

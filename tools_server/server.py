@@ -108,11 +108,18 @@ def _register(
 def build_server(settings: Settings, ctx: ToolContext | None = None) -> tuple[FastMCP, ToolContext]:
     """Create the FastMCP server with every tool registered against one shared ToolContext."""
     ctx = ctx or ToolContext.from_settings(settings)
-    mcp = FastMCP("opswatchdog", instructions="Read-only fleet inspection tools of OpsWatchdog.",
-                  host=settings.mcp_host, port=settings.mcp_port, log_level="WARNING")
+    mcp = FastMCP(
+        "opswatchdog",
+        instructions="Read-only fleet inspection tools of OpsWatchdog.",
+        host=settings.mcp_host,
+        port=settings.mcp_port,
+        log_level="WARNING",
+    )
     th = settings.thresholds
 
-    def bind(fn: Callable[[ToolContext, Any], Awaitable[BaseModel]]) -> Callable[[BaseModel], Awaitable[BaseModel]]:
+    def bind(
+        fn: Callable[[ToolContext, Any], Awaitable[BaseModel]],
+    ) -> Callable[[BaseModel], Awaitable[BaseModel]]:
         return lambda args: fn(ctx, args)
 
     async def local(_: BaseModel) -> BaseModel:
@@ -120,22 +127,65 @@ def build_server(settings: Settings, ctx: ToolContext | None = None) -> tuple[Fa
 
     table: list[tuple[ToolName, str, type[BaseModel], type[BaseModel], Callable[[BaseModel], Awaitable[BaseModel]]]]
     table = [
-        (ToolName.HOSTS_LIST, "List inventory hosts (optionally by group or tag).", HostsListInput,
-         HostsListResult, bind(hosts_list)),
-        (ToolName.SSH_INSPECT_MEMORY, "Inspect a host's memory over SSH: usage, swap, DIMM slots and modules, "
-         "board, top processes by RSS; returns findings.", HostInput, HostReport, bind(ssh_inspect_memory)),
-        (ToolName.SSH_INSPECT_DISK, "Inspect a host's disks over SSH: filesystem space and inodes, block devices, "
-         "SMART health of each disk; returns findings.", HostInput, HostReport, bind(ssh_inspect_disk)),
-        (ToolName.SSH_INSPECT_SYSTEM, "Inspect a host's uptime, load and CPU count over SSH.", HostInput,
-         HostReport, bind(ssh_inspect_system)),
-        (ToolName.SSH_INSPECT_HOST, "Inspect memory, disk and system of a host in one SSH connection; an "
-         "unreachable host is reported as a finding.", InspectHostInput, HostReport, bind(ssh_inspect_host)),
-        (ToolName.PARSE_OUTPUT, "Parse pasted output of free, meminfo, dmidecode, ps, df, lsblk or smartctl "
-         "into a typed model.", ParseOutputInput, ParseOutputResult, bind(parse_output)),
-        (ToolName.LOCAL_SERVER_STATUS, "CPU, memory, swap and disk status of the machine running this server.",
-         NoInput, LocalStatus, local),
-        (ToolName.LOGS_TAIL, "Last N lines of an allowlisted log file on a host, optionally filtered by a keyword.",
-         LogsTailInput, LogsTailResult, bind(logs_tail)),
+        (
+            ToolName.HOSTS_LIST,
+            "List inventory hosts (optionally by group or tag).",
+            HostsListInput,
+            HostsListResult,
+            bind(hosts_list),
+        ),
+        (
+            ToolName.SSH_INSPECT_MEMORY,
+            "Inspect a host's memory over SSH: usage, swap, DIMM slots and modules, "
+            "board, top processes by RSS; returns findings.",
+            HostInput,
+            HostReport,
+            bind(ssh_inspect_memory),
+        ),
+        (
+            ToolName.SSH_INSPECT_DISK,
+            "Inspect a host's disks over SSH: filesystem space and inodes, block devices, "
+            "SMART health of each disk; returns findings.",
+            HostInput,
+            HostReport,
+            bind(ssh_inspect_disk),
+        ),
+        (
+            ToolName.SSH_INSPECT_SYSTEM,
+            "Inspect a host's uptime, load and CPU count over SSH.",
+            HostInput,
+            HostReport,
+            bind(ssh_inspect_system),
+        ),
+        (
+            ToolName.SSH_INSPECT_HOST,
+            "Inspect memory, disk and system of a host in one SSH connection; an "
+            "unreachable host is reported as a finding.",
+            InspectHostInput,
+            HostReport,
+            bind(ssh_inspect_host),
+        ),
+        (
+            ToolName.PARSE_OUTPUT,
+            "Parse pasted output of free, meminfo, dmidecode, ps, df, lsblk or smartctl into a typed model.",
+            ParseOutputInput,
+            ParseOutputResult,
+            bind(parse_output),
+        ),
+        (
+            ToolName.LOCAL_SERVER_STATUS,
+            "CPU, memory, swap and disk status of the machine running this server.",
+            NoInput,
+            LocalStatus,
+            local,
+        ),
+        (
+            ToolName.LOGS_TAIL,
+            "Last N lines of an allowlisted log file on a host, optionally filtered by a keyword.",
+            LogsTailInput,
+            LogsTailResult,
+            bind(logs_tail),
+        ),
     ]
     for name, description, input_model, output_model, call in table:
         _register(mcp, name, description, input_model, output_model, call)

@@ -137,7 +137,7 @@ class SshClient:
             except (OSError, asyncssh.Error) as exc:
                 if attempt < self.settings.connect_retries and _reset_before_banner(exc):
                     self.retries_done += 1
-                    await asyncio.sleep(delay * (1 + random.random()))  # noqa: S311 - jitter, not crypto
+                    await asyncio.sleep(delay * (1 + random.random()))
                     delay *= 2
                     continue
                 raise self._classify(host, exc) from exc

@@ -21,8 +21,11 @@ def summarise(result: BaseModel) -> str:
         worst = [f.summary for f in result.findings[:3]]
         return head + ("".join(f"\n- {s}" for s in worst) if worst else "")
     if isinstance(result, HostsListResult):
-        return f"{result.count} hosts: " + ", ".join(h.name for h in result.hosts[:20]) + (
-            " ..." if result.count > 20 else "")
+        return (
+            f"{result.count} hosts: "
+            + ", ".join(h.name for h in result.hosts[:20])
+            + (" ..." if result.count > 20 else "")
+        )
     if isinstance(result, ParseOutputResult):
         return f"parsed {result.kind}" if result.ok else f"could not parse {result.kind}: {result.error}"
     if isinstance(result, LogsTailResult):
@@ -30,6 +33,8 @@ def summarise(result: BaseModel) -> str:
             return f"{result.host}:{result.path}: {result.status}: {result.reason}"
         return f"{result.host}:{result.path}: {len(result.lines)} of {result.lines_read} lines kept"
     if isinstance(result, LocalStatus):
-        return (f"{result.hostname}: CPU {result.cpu_percent:.0f}%, load {result.load1:.2f}, "
-                f"{len(result.findings)} findings")
+        return (
+            f"{result.hostname}: CPU {result.cpu_percent:.0f}%, load {result.load1:.2f}, "
+            f"{len(result.findings)} findings"
+        )
     return type(result).__name__

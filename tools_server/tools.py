@@ -16,8 +16,9 @@ from tools_server.inspection import HostReport, Section, inspect_host
 from tools_server.parsers import PARSERS, ParseError, parse
 
 SectionName = Literal["memory", "disk", "system"]
-ParseKind = Literal["free", "meminfo", "dmidecode", "ps", "df", "df_inodes", "lsblk", "smartctl", "uptime",
-                    "loadavg", "nproc"]
+ParseKind = Literal[
+    "free", "meminfo", "dmidecode", "ps", "df", "df_inodes", "lsblk", "smartctl", "uptime", "loadavg", "nproc"
+]
 MAX_PARSE_INPUT = 4 * 1024 * 1024
 
 
@@ -59,7 +60,9 @@ class InspectHostInput(HostInput):
     """One host and what to inspect on it."""
 
     sections: list[SectionName] = Field(
-        default=["memory", "disk", "system"], min_length=1, description="Which checks to run in one connection"
+        default=["memory", "disk", "system"],
+        min_length=1,
+        description="Which checks to run in one connection",
     )
 
 
@@ -84,8 +87,15 @@ async def hosts_list(ctx: ToolContext, args: HostsListInput) -> HostsListResult:
     hosts = ctx.inventory.select(group=args.group, tag=args.tag)
     summaries = [
         HostSummary(
-            name=h.name, address=h.address, port=h.port, user=h.user, groups=h.groups, tags=h.tags,
-            rack=h.rack, switch=h.switch, services=[s.name for s in h.services],
+            name=h.name,
+            address=h.address,
+            port=h.port,
+            user=h.user,
+            groups=h.groups,
+            tags=h.tags,
+            rack=h.rack,
+            switch=h.switch,
+            services=[s.name for s in h.services],
         )
         for h in hosts
     ]

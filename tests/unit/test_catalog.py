@@ -32,8 +32,17 @@ def test_paths_must_stay_inside_roots() -> None:
     roots = ["/var/log"]
     assert validate_path("/var/log/syslog", roots) == "/var/log/syslog"
     assert validate_path("/var/log/nginx/error.log", roots) == "/var/log/nginx/error.log"
-    for bad in ["/etc/shadow", "/var/log/../../etc/shadow", "/var/logs/x", "-n", "/var/log/x;id", "var/log/x",
-                "/var/log//x", "/var/log/./x", "/var/log/$(id)"]:
+    for bad in [
+        "/etc/shadow",
+        "/var/log/../../etc/shadow",
+        "/var/logs/x",
+        "-n",
+        "/var/log/x;id",
+        "var/log/x",
+        "/var/log//x",
+        "/var/log/./x",
+        "/var/log/$(id)",
+    ]:
         with pytest.raises(CatalogError):
             validate_path(bad, roots)
 

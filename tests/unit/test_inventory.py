@@ -69,7 +69,10 @@ def test_ansible_inventory_as_is() -> None:
     [
         ("hosts:\n  - name: a\n    address: 1.2.3.4\n    port: 99999\n", "inv.yaml: line 4: hosts.0.port"),
         ("hosts:\n  - name: a\n    address: '-oProxyCommand=id'\n", "inv.yaml: line 3: hosts.0.address"),
-        ("hosts:\n  - name: a\n    address: h\n  - name: a\n    address: h\n", "line 4: duplicate host name 'a'"),
+        (
+            "hosts:\n  - name: a\n    address: h\n  - name: a\n    address: h\n",
+            "line 4: duplicate host name 'a'",
+        ),
         ("hosts:\n  - name: a\n    address: h\n    colour: red\n", "line 4: hosts.0.colour"),
         ("hosts: [\n", "inv.yaml: line 2: not valid YAML"),
         ("- a\n- b\n", "line 1: expected a mapping"),

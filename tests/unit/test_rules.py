@@ -81,14 +81,16 @@ Filesystem      Inodes   IUsed  IFree IUse% Mounted on
 
 
 def test_smart_rules_on_real_captures(real_dir: Path) -> None:
-    failed = parse_smartctl((real_dir / "smartctl/ata-hdd-hgst-hus724020ala640-failed-realloc-pending-x.txt")
-                            .read_text(errors="replace"))
+    failed = parse_smartctl(
+        (real_dir / "smartctl/ata-hdd-hgst-hus724020ala640-failed-realloc-pending-x.txt").read_text(errors="replace")
+    )
     metrics = {f.metric: f for f in smart_findings("h", "/dev/sda", failed, TH, "smartctl")}
     assert metrics["smart.health"].severity == "critical"
     assert metrics["smart.reallocated_sectors"].value == failed.reallocated_sectors
     assert "smart.pending_sectors" in metrics
-    nvme = parse_smartctl((real_dir / "smartctl/nvme-toshiba-kxg50-failed-cw0x01-pct255-x.txt")
-                          .read_text(errors="replace"))
+    nvme = parse_smartctl(
+        (real_dir / "smartctl/nvme-toshiba-kxg50-failed-cw0x01-pct255-x.txt").read_text(errors="replace")
+    )
     metrics = {f.metric: f for f in smart_findings("h", "/dev/nvme0n1", nvme, TH, "smartctl")}
     assert metrics["smart.nvme_critical_warning"].summary.endswith("available spare below threshold")
     assert metrics["smart.percentage_used"].value == 255
@@ -102,7 +104,9 @@ def test_load_rule() -> None:
 
 
 def test_ids_are_stable_and_rank_puts_critical_first() -> None:
-    assert finding_id("h", "disk", "disk.used_percent", "/data") == finding_id("h", "disk", "disk.used_percent", "/data")
+    assert finding_id("h", "disk", "disk.used_percent", "/data") == finding_id(
+        "h", "disk", "disk.used_percent", "/data"
+    )
     assert finding_id("h", "disk", "disk.used_percent", "/data") != finding_id("h", "disk", "disk.used_percent", "/")
     mem = parse_meminfo(MEMINFO_PRESSURE)
     ranked = rank(memory_findings("h", mem, None, TH, "s"))
