@@ -26,7 +26,10 @@ class FleetInfo:
     def settings(self, **ssh: object) -> Settings:
         """Tools-server settings pointing at this fleet (short timeouts for tests)."""
         ssh_settings = SshSettings(
-            known_hosts=self.known_hosts, connect_timeout_s=3, command_timeout_s=15, **ssh  # type: ignore[arg-type]
+            known_hosts=self.known_hosts,
+            connect_timeout_s=3,
+            command_timeout_s=15,
+            **ssh,  # type: ignore[arg-type]
         )
         return Settings(inventory=self.inventory, ssh=ssh_settings)
 

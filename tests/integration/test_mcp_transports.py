@@ -97,8 +97,9 @@ async def test_streamable_http_with_bearer_token(demo_fleet: FleetInfo) -> None:
             anonymous = await client.post(url, json={"jsonrpc": "2.0", "id": 1, "method": "tools/list"})
             wrong = await client.post(url, headers={"Authorization": "Bearer nope"}, json={})
         assert anonymous.status_code == 401 and wrong.status_code == 401
-        conn = StreamableHttpConnection(transport="streamable_http", url=url,
-                                        headers={"Authorization": f"Bearer {TOKEN}"})
+        conn = StreamableHttpConnection(
+            transport="streamable_http", url=url, headers={"Authorization": f"Bearer {TOKEN}"}
+        )
         async with open_tools(conn) as tools:
             assert set(tools.names()) == TOOLS
             report = await tools.call("ssh_inspect_host", {"host": demo_fleet.host_with("smart_failed")})

@@ -68,8 +68,12 @@ def _known_hosts_for_proxy(fleet: FleetInfo, host: Host, proxy_port: int, tmp: P
 async def test_reset_before_banner_is_retried_not_reported_down(demo_fleet: FleetInfo, tmp_path: Path) -> None:
     host = _host(demo_fleet, demo_fleet.healthy_host())
     async with _resetting_proxy(host.port, resets=2) as (port, seen):
-        settings = SshSettings(known_hosts=_known_hosts_for_proxy(demo_fleet, host, port, tmp_path),
-                               connect_retries=3, retry_backoff_s=0.05, connect_timeout_s=5)
+        settings = SshSettings(
+            known_hosts=_known_hosts_for_proxy(demo_fleet, host, port, tmp_path),
+            connect_retries=3,
+            retry_backoff_s=0.05,
+            connect_timeout_s=5,
+        )
         client = SshClient(settings)
         report = await inspect_host(client, host.model_copy(update={"port": port}), {Section.SYSTEM}, Thresholds())
     assert report.status == "ok", report.reason
@@ -79,10 +83,14 @@ async def test_reset_before_banner_is_retried_not_reported_down(demo_fleet: Flee
 async def test_resets_beyond_the_retry_budget_are_unreachable(demo_fleet: FleetInfo, tmp_path: Path) -> None:
     host = _host(demo_fleet, demo_fleet.healthy_host())
     async with _resetting_proxy(host.port, resets=10) as (port, _):
-        settings = SshSettings(known_hosts=_known_hosts_for_proxy(demo_fleet, host, port, tmp_path),
-                               connect_retries=1, retry_backoff_s=0.01)
-        report = await inspect_host(SshClient(settings), host.model_copy(update={"port": port}), {Section.SYSTEM},
-                                    Thresholds())
+        settings = SshSettings(
+            known_hosts=_known_hosts_for_proxy(demo_fleet, host, port, tmp_path),
+            connect_retries=1,
+            retry_backoff_s=0.01,
+        )
+        report = await inspect_host(
+            SshClient(settings), host.model_copy(update={"port": port}), {Section.SYSTEM}, Thresholds()
+        )
     assert report.status == "unreachable"
     assert report.findings[0].metric == "host.reachable"
 
@@ -90,18 +98,21 @@ async def test_resets_beyond_the_retry_budget_are_unreachable(demo_fleet: FleetI
 async def test_slot_wait_is_not_counted_in_the_connect_timeout(demo_fleet: FleetInfo) -> None:
     """Two inspections of a slow host with one slot: the second waits longer than connect_timeout, and succeeds."""
     host = _host(demo_fleet, demo_fleet.host_with("slow"))
-    client = SshClient(SshSettings(known_hosts=demo_fleet.known_hosts, per_host_limit=1, connect_timeout_s=1,
-                                   command_timeout_s=15))
-    first, second = await asyncio.gather(*(inspect_host(client, host, {Section.SYSTEM}, Thresholds())
-                                           for _ in range(2)))
+    client = SshClient(
+        SshSettings(known_hosts=demo_fleet.known_hosts, per_host_limit=1, connect_timeout_s=1, command_timeout_s=15)
+    )
+    first, second = await asyncio.gather(
+        *(inspect_host(client, host, {Section.SYSTEM}, Thresholds()) for _ in range(2))
+    )
     assert first.status == second.status == "ok"
     assert any(f.metric == "host.slow_response" for f in first.findings)
 
 
 async def test_slot_timeout_and_command_timeout_are_their_own_statuses(demo_fleet: FleetInfo) -> None:
     host = _host(demo_fleet, demo_fleet.host_with("slow"))
-    client = SshClient(SshSettings(known_hosts=demo_fleet.known_hosts, per_host_limit=1, slot_timeout_s=0.5,
-                                   command_timeout_s=1))
+    client = SshClient(
+        SshSettings(known_hosts=demo_fleet.known_hosts, per_host_limit=1, slot_timeout_s=0.5, command_timeout_s=1)
+    )
     reports = await asyncio.gather(*(inspect_host(client, host, {Section.SYSTEM}, Thresholds()) for _ in range(2)))
     assert sorted(r.status for r in reports) == ["queued_too_long", "timeout"]
 

@@ -51,8 +51,15 @@ def test_smartctl_contract(entry: dict[str, Any], real_dir: Path, capsys: pytest
     health = {"PASSED": True, "FAILED": False, None: None}[entry["health"]]
     assert out["protocol"] == entry["protocol"]
     assert out["health_passed"] is health
-    for key in ("reallocated_sectors", "pending_sectors", "nvme_critical_warning", "percentage_used",
-                "capacity_bytes", "temperature_c", "power_on_hours"):
+    for key in (
+        "reallocated_sectors",
+        "pending_sectors",
+        "nvme_critical_warning",
+        "percentage_used",
+        "capacity_bytes",
+        "temperature_c",
+        "power_on_hours",
+    ):
         assert out[key] == entry[key], key
     assert (out["model"] or None) == ((entry["device_model"] or "").strip() or None)
 
@@ -92,6 +99,7 @@ def test_garbage_is_a_clear_error_not_a_traceback(tmp_path: Path, capsys: pytest
 def test_entry_point_runs_as_a_process(tmp_path: Path) -> None:
     src = tmp_path / "nproc.txt"
     src.write_text("16\n")
-    done = subprocess.run([sys.executable, "-m", "app", "parse", "nproc", str(src)], capture_output=True, text=True,
-                          check=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "app", "parse", "nproc", str(src)], capture_output=True, text=True, check=True
+    )
     assert json.loads(done.stdout) == {"cpus": 16}
