@@ -27,6 +27,7 @@ _KEY_RE = re.compile(r"^[a-z][a-z0-9_]{0,63}$")
 _DEVICE_RE = re.compile(r"^/dev/(sd[a-z]{1,2}|hd[a-z]|vd[a-z]{1,2}|xvd[a-z]{1,2}|nvme[0-9]{1,2}(n[0-9]{1,2})?)$")
 _PATH_RE = re.compile(r"^/[A-Za-z0-9._/@+-]*$")
 _TOKEN_RE = re.compile(r"^[0-9a-f]{16}$")
+_PGREP_RE = re.compile(r"^[A-Za-z0-9/][A-Za-z0-9 ._/:=@+-]{0,127}$")
 MAX_TAIL_LINES = 5000
 
 
@@ -50,6 +51,9 @@ class CommandName(StrEnum):
     NPROC = "nproc"
     SMARTCTL = "smartctl"
     LOG_TAIL = "log_tail"
+    PROC_STAT = "proc_stat"
+    SLEEP = "sleep"
+    PGREP = "pgrep"
 
 
 PS_FIELDS = "pid,ppid,user,rss,vsz,pcpu,pmem,etimes,comm,args"
@@ -67,6 +71,8 @@ _FIXED: dict[CommandName, tuple[str, ...]] = {
     CommandName.UPTIME: ("uptime",),
     CommandName.LOADAVG: ("cat", "/proc/loadavg"),
     CommandName.NPROC: ("nproc",),
+    CommandName.PROC_STAT: ("cat", "/proc/stat"),
+    CommandName.SLEEP: ("sleep", "1"),
 }
 # Commands that need root: run through `sudo -n` when the host is configured with become.
 PRIVILEGED = frozenset({CommandName.DMIDECODE_MEMORY, CommandName.DMIDECODE_BOARD, CommandName.SMARTCTL})
@@ -130,6 +136,20 @@ def log_tail(path: str, lines: int, roots: list[str]) -> CatalogCommand:
         raise CatalogError(msg)
     safe = validate_path(path, roots)
     return CatalogCommand(CommandName.LOG_TAIL, "log_tail", ("tail", "-n", str(lines), safe))
+
+
+def pgrep(pattern: str, key: str) -> CatalogCommand:
+    """Build `pgrep -f PATTERN` for a validated process pattern, as section `key`.
+
+    The first character is wrapped in brackets (`nginx` -> `[n]ginx`): the regex still matches the
+    process, but no longer matches the remote shell whose own command line contains the pattern,
+    which would otherwise always report the service as running.
+    """
+    if not _PGREP_RE.fullmatch(pattern):
+        msg = f"refused process pattern {pattern!r}: starts with a letter, digit or /, then letters, digits, ._/:=@+- "
+        raise CatalogError(msg)
+    guarded = f"[{pattern[0]}]{pattern[1:]}"
+    return CatalogCommand(CommandName.PGREP, key, ("pgrep", "-f", guarded))
 
 
 def _become(name: CommandName, argv: tuple[str, ...], become: bool) -> tuple[str, ...]:

@@ -12,6 +12,7 @@ from tools_server.parsers.errors import ParseError
 from tools_server.parsers.lsblk import parse_lsblk
 from tools_server.parsers.meminfo import parse_free, parse_meminfo
 from tools_server.parsers.procs import parse_ps
+from tools_server.parsers.procstat import parse_proc_stat
 from tools_server.parsers.smartctl import parse_smartctl
 from tools_server.parsers.system import parse_loadavg, parse_nproc, parse_uptime
 
@@ -27,6 +28,7 @@ PARSERS: dict[str, Callable[[str], BaseModel]] = {
     "uptime": parse_uptime,
     "loadavg": parse_loadavg,
     "nproc": parse_nproc,
+    "proc_stat": parse_proc_stat,
 }
 
 
