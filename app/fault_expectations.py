@@ -33,6 +33,18 @@ EXPECTED: dict[str, Callable[[Finding], bool]] = {
 }
 
 
+# Findings a fault legitimately causes besides its proof: a swapping host is also short of memory.
+ALSO_EXPLAINS: dict[str, set[str]] = {
+    "swap_use": {"memory.used_percent"},
+    "memory_pressure": {"memory.swap_used_percent"},
+    "smart_failed": {"smart.reallocated_sectors", "smart.pending_sectors"},
+}
+
+
+def _explained(kinds: list[str], f: Finding) -> bool:
+    return any(EXPECTED[k](f) or f["metric"] in ALSO_EXPLAINS.get(k, set()) for k in kinds)
+
+
 def attribution(faults: Mapping[str, list[str]], findings_by_host: Mapping[str, list[Finding]]) -> dict[str, Any]:
     """Compare injected faults with findings: which were found on their host, missed, or reported elsewhere."""
     found: list[tuple[str, str]] = []
@@ -45,6 +57,6 @@ def attribution(faults: Mapping[str, list[str]], findings_by_host: Mapping[str, 
     for host, findings in sorted(findings_by_host.items()):
         kinds = faults.get(host, [])
         for f in findings:
-            if f["severity"] == "critical" and not any(EXPECTED[k](f) for k in kinds):
+            if f["severity"] == "critical" and not _explained(kinds, f):
                 unexpected.append((host, f["metric"]))
     return {"found": found, "missed": missed, "unexpected_critical": unexpected}
