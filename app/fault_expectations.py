@@ -38,6 +38,8 @@ ALSO_EXPLAINS: dict[str, set[str]] = {
     "swap_use": {"memory.used_percent"},
     "memory_pressure": {"memory.swap_used_percent"},
     "smart_failed": {"smart.reallocated_sectors", "smart.pending_sectors"},
+    # smartctl reports an NVMe's overall health FAILED whenever a critical-warning bit is set.
+    "nvme_critical_warning": {"smart.health"},
 }
 
 

@@ -8,7 +8,7 @@ from typing import Any
 _SEVERITY_ORDER = {"critical": 0, "warning": 1, "info": 2}
 
 
-def render_findings(reports: Sequence[Mapping[str, Any]], width: int = 96) -> str:
+def render_findings(reports: Sequence[Mapping[str, Any]], width: int = 150) -> str:
     """One row per finding, worst first; healthy hosts are counted, not listed."""
     rows: list[tuple[str, str, str, str, str]] = []
     healthy = 0
