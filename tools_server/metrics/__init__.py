@@ -1,0 +1,1 @@
+"""The metrics store: one protocol (protocol.py), SQL backends (MySQL, SQLite) and a Prometheus backend."""
