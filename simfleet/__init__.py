@@ -1,4 +1,4 @@
-"""simfleet: a simulated fleet of SSH hosts on 127.0.0.1 with injectable hardware and access faults."""
+"""simfleet: a simulated fleet of SSH hosts on loopback addresses with injectable hardware and access faults."""
 
 from simfleet.fault_specs import FaultKind
 from simfleet.scenario import Scenario, ScenarioError, load_scenario

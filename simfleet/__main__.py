@@ -18,6 +18,7 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--hosts", type=int, default=None, help="number of hosts (overrides the scenario)")
     parser.add_argument("--out", type=Path, default=Path("simfleet-out"), help="where to write inventory and keys")
     parser.add_argument("--seed", type=int, default=None, help="override the scenario's seed")
+    parser.add_argument("--no-services", action="store_true", help="no TCP listeners for platform services")
     return parser.parse_args(argv)
 
 
@@ -29,10 +30,10 @@ async def _serve(args: argparse.Namespace) -> int:
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    async with start_fleet(scenario, args.out, args.hosts) as fleet:
-        ports = sorted(h.port for h in fleet.hosts)
+    async with start_fleet(scenario, args.out, args.hosts, services=not args.no_services) as fleet:
+        first, last = fleet.hosts[0], fleet.hosts[-1]
         print(
-            f"simfleet ready: {len(fleet.hosts)} hosts on 127.0.0.1 ports {ports[0]}..{ports[-1]}, "
+            f"simfleet ready: {len(fleet.hosts)} hosts on {first.address}:{first.port}..{last.address}:{last.port}, "
             f"inventory {fleet.inventory_path}",
             flush=True,
         )

@@ -12,7 +12,8 @@ import yaml
 
 from simfleet.fleet import GeneratedHost
 
-# Ports other than sshd's are nominal: nothing listens on them. `process` is a pgrep -f pattern.
+# `process` is a pgrep -f pattern matching the simulated process. The nominal port is replaced by the port of a
+# real listener on the host's address when the fleet starts its services; otherwise nothing listens on it.
 _ROLE_SERVICES: dict[str, list[dict[str, Any]]] = {
     "web": [
         {"name": "nginx", "port": 80, "process": "nginx: master"},
@@ -25,6 +26,15 @@ _ROLE_SERVICES: dict[str, list[dict[str, Any]]] = {
 }
 
 
+def _extra_services(role: str) -> list[dict[str, Any]]:
+    return [*_ROLE_SERVICES[role], {"name": "node_exporter", "port": 9100, "process": "node.exporter"}]
+
+
+def service_names(host: GeneratedHost) -> list[str]:
+    """Names of the host's services that have a TCP port (besides sshd)."""
+    return [s["name"] for s in _extra_services(host.machine.profile.role) if "port" in s]
+
+
 class _NoAliases(yaml.SafeDumper):
     def ignore_aliases(self, data: Any) -> bool:
         return True
@@ -35,7 +45,9 @@ class HostFiles:
     """What the output needs to know about one running host."""
 
     host: GeneratedHost
+    address: str
     port: int
+    service_ports: dict[str, int]  # real listeners on the host's address (empty when services are off)
     private_key: bytes  # OpenSSH format, the key the inventory tells clients to use
     public_key: bytes
     known_host_key: str  # "ssh-ed25519 AAAA..." written to known_hosts
@@ -54,17 +66,17 @@ def write_outputs(out_dir: Path, user: str, hosts: list[HostFiles]) -> None:
             f.write(h.private_key)
         os.chmod(key_path, 0o600)
         (keys / f"{p.name}.pub").write_bytes(h.public_key)
-        known.append(f"[127.0.0.1]:{h.port} {h.known_host_key}")
+        known.append(f"[{h.address}]:{h.port} {h.known_host_key}")
         faults[p.name] = h.host.fault_kinds
-        services = [
-            {"name": "sshd", "port": h.port, "process": "sshd"},
-            *_ROLE_SERVICES[p.role],
-            {"name": "node_exporter", "port": 9100, "process": "node.exporter"},
-        ]
+        services = [{"name": "sshd", "port": h.port, "process": "sshd"}]
+        for spec in _extra_services(p.role):
+            services.append(
+                {**spec, "port": h.service_ports[spec["name"]]} if spec["name"] in h.service_ports else spec
+            )
         entries.append(
             {
                 "name": p.name,
-                "address": "127.0.0.1",
+                "address": h.address,
                 "port": h.port,
                 "user": user,
                 "identity_file": str(key_path),

@@ -1,4 +1,4 @@
-"""The fleet on 127.0.0.1: one asyncssh server (or a silent TCP listener) per host, and start_fleet."""
+"""The fleet on loopback: an asyncssh server (or a silent listener) per host on its own address; start_fleet."""
 
 from __future__ import annotations
 
@@ -11,13 +11,12 @@ from pathlib import Path
 
 import asyncssh
 
+from simfleet.addresses import host_address
 from simfleet.fleet import GeneratedHost, generate_fleet, resolve_scenario
 from simfleet.machine import Machine
-from simfleet.output import HostFiles, write_outputs
+from simfleet.output import HostFiles, service_names, write_outputs
 from simfleet.scenario import Scenario
 from simfleet.shell import run_script
-
-ADDRESS = "127.0.0.1"
 
 
 @dataclass
@@ -113,8 +112,8 @@ class _Silent:
         self.server: asyncio.Server | None = None
         self.writers: set[asyncio.StreamWriter] = set()
 
-    async def start(self) -> int:
-        self.server = await asyncio.start_server(self._hold, ADDRESS, 0)
+    async def start(self, address: str) -> int:
+        self.server = await asyncio.start_server(self._hold, address, 0)
         port: int = self.server.sockets[0].getsockname()[1]
         return port
 
@@ -149,8 +148,13 @@ async def start_fleet(
     *,
     now: float | None = None,
     quiet: bool = True,
+    services: bool = True,
 ) -> AsyncIterator[Fleet]:
-    """Start every host of `scenario` on 127.0.0.1, write the client files to `out_dir`, stop all on exit."""
+    """Start every host of `scenario` on its own loopback address, write the client files, stop all on exit.
+
+    With `services`, each host's platform services (nginx, mysqld, ...) get a real TCP listener on the host's
+    address so TCP service checks find them up; benchmarks turn this off to keep only the SSH servers.
+    """
     if quiet:
         logging.getLogger("asyncssh").setLevel(logging.WARNING)
     model = resolve_scenario(scenario)
@@ -161,13 +165,13 @@ async def start_fleet(
     silent: list[_Silent] = []
     files: list[HostFiles] = []
     try:
-        for g in generated:
-            files.append(await _start_host(g, model.user, live, acceptors, silent))
+        for index, g in enumerate(generated, start=1):
+            files.append(await _start_host(g, host_address(index), model.user, live, acceptors, silent, services))
         write_outputs(out, model.user, files)
         sim = [
             SimHost(
                 f.host.plan.name,
-                ADDRESS,
+                f.address,
                 f.port,
                 f.host.fault_kinds,
                 out / "keys" / f.host.plan.name,
@@ -188,10 +192,12 @@ async def start_fleet(
 
 async def _start_host(
     g: GeneratedHost,
+    address: str,
     user: str,
     live: set[asyncssh.SSHServerConnection],
     acceptors: list[asyncssh.SSHAcceptor],
     silent: list[_Silent],
+    services: bool,
 ) -> HostFiles:
     flags = g.machine.profile.flags
     host_key, client_key = _new_key(), _new_key()
@@ -200,12 +206,12 @@ async def _start_host(
     if "unreachable" in flags:
         listener = _Silent()
         silent.append(listener)
-        port = await listener.start()
+        port = await listener.start(address)
     else:
         delay = max((f.delay_s for f in g.machine.profile.faults if f.kind == "slow"), default=0.0)
         acceptor = await asyncssh.create_server(
             lambda: _KeyOnlyServer(user, accepted, live),
-            ADDRESS,
+            address,
             0,
             server_host_keys=[host_key],
             process_factory=_exec_handler(g.machine, delay),
@@ -213,9 +219,17 @@ async def _start_host(
         )
         acceptors.append(acceptor)
         port = acceptor.get_port()
+    service_ports: dict[str, int] = {}
+    if services and "unreachable" not in flags:
+        for name in service_names(g):
+            listener = _Silent()
+            silent.append(listener)
+            service_ports[name] = await listener.start(address)
     return HostFiles(
         g,
+        address,
         port,
+        service_ports,
         client_key.export_private_key("openssh"),
         client_key.export_public_key("openssh"),
         known.export_public_key("openssh").decode().strip(),

@@ -82,9 +82,10 @@ def _problem(result: SectionResult | None) -> str | None:
     tool = result.key.split("_")[0]
     if result.exit_status == 127:
         return f"{tool} is not installed (exit 127)"
-    lowered = text.lower()
-    if "permission denied" in lowered or "must be root" in lowered or "password is required" in lowered:
-        return f"{tool} needs root: {first}"
+    for line in text.splitlines():
+        lowered = line.lower()
+        if "permission denied" in lowered or "must be root" in lowered or "password is required" in lowered:
+            return f"{tool} needs root: {line.strip()[:160]}"
     if result.exit_status is None:
         return "output cut short"
     return f"exited with status {result.exit_status}: {first}"

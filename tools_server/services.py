@@ -127,7 +127,5 @@ async def check_host_services(ssh: SshClient, host: Host, timeout_s: float = 3.0
     with_process = [s for s in host.services if s.process]
     async with httpx.AsyncClient(timeout=timeout_s, follow_redirects=False) as client:
         http = [http_check(host, s, client) for s in host.services if s.health_url]
-        singles, processes = await asyncio.gather(
-            asyncio.gather(*tcp, *http), process_checks(ssh, host, with_process)
-        )
+        singles, processes = await asyncio.gather(asyncio.gather(*tcp, *http), process_checks(ssh, host, with_process))
     return [*singles, *processes]

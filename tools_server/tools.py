@@ -17,7 +17,18 @@ from tools_server.parsers import PARSERS, ParseError, parse
 
 SectionName = Literal["memory", "disk", "system"]
 ParseKind = Literal[
-    "free", "meminfo", "dmidecode", "ps", "df", "df_inodes", "lsblk", "smartctl", "uptime", "loadavg", "nproc", "proc_stat"
+    "free",
+    "meminfo",
+    "dmidecode",
+    "ps",
+    "df",
+    "df_inodes",
+    "lsblk",
+    "smartctl",
+    "uptime",
+    "loadavg",
+    "nproc",
+    "proc_stat",
 ]
 MAX_PARSE_INPUT = 4 * 1024 * 1024
 

@@ -11,6 +11,7 @@ import httpx
 import pytest
 import uvicorn
 from langchain_mcp_adapters.sessions import StreamableHttpConnection, create_session
+from pydantic import SecretStr
 
 from app.demo import inspect_all, tools_server_connection
 from app.fault_expectations import attribution
@@ -43,7 +44,7 @@ def _free_port() -> int:
 @contextlib.asynccontextmanager
 async def _http_server(fleet: FleetInfo) -> AsyncIterator[str]:
     port = _free_port()
-    settings = fleet.settings().model_copy(update={"mcp_port": port, "mcp_token": TOKEN})
+    settings = fleet.settings().model_copy(update={"mcp_port": port, "mcp_token": SecretStr(TOKEN)})
     config = uvicorn.Config(http_app(settings), host="127.0.0.1", port=port, log_level="warning")
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve())

@@ -71,7 +71,7 @@ async def test_files_written(fleet: Fleet) -> None:
     assert {"address", "port", "user", "identity_file", "groups", "tags", "rack", "switch", "services"} <= set(first)
     assert first["services"][0] == {"name": "sshd", "port": first["port"], "process": "sshd"}
     known = fleet.known_hosts_path.read_text().splitlines()
-    assert len(known) == 20 and all(line.startswith("[127.0.0.1]:") and " ssh-ed25519 AAAA" in line for line in known)
+    assert len(known) == 20 and all(line.startswith("[127.0.1.") and " ssh-ed25519 AAAA" in line for line in known)
     for h in fleet.hosts:
         assert stat.S_IMODE(h.identity_file.stat().st_mode) == 0o600
         assert h.identity_file.with_suffix(".pub").read_text().startswith("ssh-ed25519 ")
@@ -248,10 +248,10 @@ async def test_cli_serves_until_sigterm(tmp_path: Path) -> None:
     try:
         assert proc.stdout is not None
         line = (await asyncio.wait_for(proc.stdout.readline(), timeout=30)).decode()
-        assert line.startswith("simfleet ready: 3 hosts on 127.0.0.1 ports ") and "inventory.yaml" in line
+        assert line.startswith("simfleet ready: 3 hosts on 127.0.1.1:") and "inventory.yaml" in line
         host = yaml.safe_load((out / "inventory.yaml").read_text())["hosts"][0]
         async with asyncssh.connect(
-            "127.0.0.1", host["port"], username="ops", client_keys=[host["identity_file"]],
+            host["address"], host["port"], username="ops", client_keys=[host["identity_file"]],
             known_hosts=str(out / "known_hosts"), connect_timeout=5,
         ) as conn:  # fmt: skip
             assert (await conn.run("nproc", timeout=5)).exit_status == 0

@@ -23,7 +23,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
 
 
 @asynccontextmanager
-async def _resetting_proxy(target_port: int, resets: int) -> AsyncIterator[tuple[int, list[int]]]:
+async def _resetting_proxy(target: tuple[str, int], resets: int) -> AsyncIterator[tuple[int, list[int]]]:
     """A TCP proxy that resets its first `resets` connections before any byte (like sshd's MaxStartups)."""
     seen = [0]
 
@@ -44,7 +44,7 @@ async def _resetting_proxy(target_port: int, resets: int) -> AsyncIterator[tuple
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
             writer.close()
             return
-        up_reader, up_writer = await asyncio.open_connection("127.0.0.1", target_port)
+        up_reader, up_writer = await asyncio.open_connection(*target)
         await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
 
     server = await asyncio.start_server(handle, "127.0.0.1", 0)
@@ -59,15 +59,16 @@ def _host(fleet: FleetInfo, name: str) -> Host:
 
 
 def _known_hosts_for_proxy(fleet: FleetInfo, host: Host, proxy_port: int, tmp: Path) -> Path:
-    line = next(x for x in fleet.known_hosts.read_text().splitlines() if x.startswith(f"[127.0.0.1]:{host.port} "))
+    prefix = f"[{host.address}]:{host.port} "
+    line = next(x for x in fleet.known_hosts.read_text().splitlines() if x.startswith(prefix))
     path = tmp / "known_hosts_proxy"
-    path.write_text(line.replace(f"[127.0.0.1]:{host.port} ", f"[127.0.0.1]:{proxy_port} ", 1) + "\n")
+    path.write_text(line.replace(prefix, f"[127.0.0.1]:{proxy_port} ", 1) + "\n")
     return path
 
 
 async def test_reset_before_banner_is_retried_not_reported_down(demo_fleet: FleetInfo, tmp_path: Path) -> None:
     host = _host(demo_fleet, demo_fleet.healthy_host())
-    async with _resetting_proxy(host.port, resets=2) as (port, seen):
+    async with _resetting_proxy((host.address, host.port), resets=2) as (port, seen):
         settings = SshSettings(
             known_hosts=_known_hosts_for_proxy(demo_fleet, host, port, tmp_path),
             connect_retries=3,
@@ -75,21 +76,26 @@ async def test_reset_before_banner_is_retried_not_reported_down(demo_fleet: Flee
             connect_timeout_s=5,
         )
         client = SshClient(settings)
-        report = await inspect_host(client, host.model_copy(update={"port": port}), {Section.SYSTEM}, Thresholds())
+        report = await inspect_host(
+            client, host.model_copy(update={"address": "127.0.0.1", "port": port}), {Section.SYSTEM}, Thresholds()
+        )
     assert report.status == "ok", report.reason
     assert client.retries_done == 2 and seen[0] == 3
 
 
 async def test_resets_beyond_the_retry_budget_are_unreachable(demo_fleet: FleetInfo, tmp_path: Path) -> None:
     host = _host(demo_fleet, demo_fleet.healthy_host())
-    async with _resetting_proxy(host.port, resets=10) as (port, _):
+    async with _resetting_proxy((host.address, host.port), resets=10) as (port, _):
         settings = SshSettings(
             known_hosts=_known_hosts_for_proxy(demo_fleet, host, port, tmp_path),
             connect_retries=1,
             retry_backoff_s=0.01,
         )
         report = await inspect_host(
-            SshClient(settings), host.model_copy(update={"port": port}), {Section.SYSTEM}, Thresholds()
+            SshClient(settings),
+            host.model_copy(update={"address": "127.0.0.1", "port": port}),
+            {Section.SYSTEM},
+            Thresholds(),
         )
     assert report.status == "unreachable"
     assert report.findings[0].metric == "host.reachable"

@@ -16,9 +16,7 @@ _SPACE_HEADER_RE = re.compile(
 _INODE_HEADER_RE = re.compile(r"^Filesystem\s+Inodes\s+IUsed\s+IFree\s+IUse%")
 # The filesystem name may hold spaces too: the first run of four numeric columns ends it, and the
 # mount point is the rest of the line after the percentage, spaces included.
-_ROW_RE = re.compile(
-    r"^(?P<fs>\S.*?)\s+(?P<a>\d+|-)\s+(?P<b>\d+|-)\s+(?P<c>\d+|-)\s+(?P<pct>\d+%|-)\s+(?P<mount>.+)$"
-)
+_ROW_RE = re.compile(r"^(?P<fs>\S.*?)\s+(?P<a>\d+|-)\s+(?P<b>\d+|-)\s+(?P<c>\d+|-)\s+(?P<pct>\d+%|-)\s+(?P<mount>.+)$")
 
 
 class FilesystemUsage(BaseModel):
@@ -124,9 +122,7 @@ def parse_df(text: str) -> DiskUsage:
 def parse_df_inodes(text: str) -> InodeUsage:
     """Parse `df -Pi` into per-filesystem inode use."""
     command = "df -Pi"
-    _, rows, warnings = _split(
-        text, command, _INODE_HEADER_RE, "Filesystem Inodes IUsed IFree IUse% Mounted on"
-    )
+    _, rows, warnings = _split(text, command, _INODE_HEADER_RE, "Filesystem Inodes IUsed IFree IUse% Mounted on")
     filesystems = []
     for line in rows:
         row = _row(line, command)

@@ -28,9 +28,7 @@ class BlockDevice(BaseModel):
     kname: str | None = None
     type: str
     size_bytes: int | None = Field(default=None, description="None when the SIZE column was not asked for")
-    size_exact: bool = Field(
-        default=True, description='False when converted from a rounded human size ("28.5G")'
-    )
+    size_exact: bool = Field(default=True, description='False when converted from a rounded human size ("28.5G")')
     rota: bool | None = None
     tran: str | None = None
     model: str | None = Field(default=None, description="Stripped of lsblk's space padding")

@@ -49,16 +49,12 @@ class SmartReport(BaseModel):
     capacity_bytes: int | None = Field(
         default=None, description="User Capacity, else Total NVM Capacity, else namespace 1 size"
     )
-    smart_supported: bool | None = Field(
-        default=None, description="The device's own claim; None if not stated"
-    )
+    smart_supported: bool | None = Field(default=None, description="The device's own claim; None if not stated")
     smart_available: bool = Field(
         default=False, description="SMART data is really there (False for RAID volumes and virtual disks)"
     )
     health_passed: bool | None = Field(default=None, description="Overall verdict; None when none reported")
-    reallocated_sectors: int | None = Field(
-        default=None, description="ATA attribute 5 raw, whatever its name"
-    )
+    reallocated_sectors: int | None = Field(default=None, description="ATA attribute 5 raw, whatever its name")
     pending_sectors: int | None = Field(default=None, description="ATA attribute 197 raw")
     nvme_critical_warning: int | None = Field(default=None, description="NVMe critical warning bitmask")
     percentage_used: int | None = Field(
@@ -101,9 +97,7 @@ def _decode(text: str) -> dict[str, Any]:
         raise ParseError(msg) from exc
     if not isinstance(data, dict) or not ({"smartctl", "json_format_version"} & set(data)):
         shape = sorted(data)[:8] if isinstance(data, dict) else type(data).__name__
-        msg = (
-            f"expected smartctl -j JSON (an object with a 'smartctl' key), got JSON of another shape: {shape}"
-        )
+        msg = f"expected smartctl -j JSON (an object with a 'smartctl' key), got JSON of another shape: {shape}"
         raise ParseError(msg)
     return data
 

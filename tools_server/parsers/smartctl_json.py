@@ -126,9 +126,7 @@ def extract_json(data: dict[str, Any]) -> dict[str, Any]:
         "exit_status": _int(_obj(data.get("smartctl")).get("exit_status")),
         "model": _model(data),
         "serial": _str(data.get("serial_number")),
-        "firmware": _str(data.get("firmware_version"))
-        or _str(data.get("scsi_revision"))
-        or _str(data.get("revision")),
+        "firmware": _str(data.get("firmware_version")) or _str(data.get("scsi_revision")) or _str(data.get("revision")),
         "capacity_bytes": _capacity(data),
         "smart_supported": _bool(_obj(data.get("smart_support")).get("available")),
         "health_passed": _bool(smart_status.get("passed")),
@@ -140,11 +138,7 @@ def extract_json(data: dict[str, Any]) -> dict[str, Any]:
         ),
         "media_errors": _int(nvme_log.get("media_errors")),
         "grown_defects": _int(data.get("scsi_grown_defect_list")),
-        "temperature_c": _first_int(
-            _obj(data.get("temperature")).get("current"), nvme_log.get("temperature")
-        ),
-        "power_on_hours": _first_int(
-            _obj(data.get("power_on_time")).get("hours"), nvme_log.get("power_on_hours")
-        ),
+        "temperature_c": _first_int(_obj(data.get("temperature")).get("current"), nvme_log.get("temperature")),
+        "power_on_hours": _first_int(_obj(data.get("power_on_time")).get("hours"), nvme_log.get("power_on_hours")),
         "attributes": _attributes(data),
     }
