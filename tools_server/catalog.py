@@ -192,21 +192,23 @@ def split_batch(stdout: str, token: str) -> dict[str, SectionResult]:
     results: dict[str, SectionResult] = {}
     begin = f"{MARKER} {token} BEGIN "
     end = f"{MARKER} {token} END "
-    current: str | None = None
-    buf: list[str] = []
-    for line in stdout.splitlines(keepends=True):
-        stripped = line.rstrip("\n")
-        if stripped.startswith(begin):
-            if current is not None:
-                results[current] = SectionResult(current, None, "".join(buf))
-            current, buf = stripped[len(begin) :].strip(), []
-        elif stripped.startswith(end) and current is not None:
-            parts = stripped[len(end) :].split()
-            rc = int(parts[1]) if len(parts) == 2 and parts[1].isdigit() else None
-            results[current] = SectionResult(current, rc, "".join(buf))
-            current, buf = None, []
-        elif current is not None:
-            buf.append(line)
-    if current is not None:
-        results[current] = SectionResult(current, None, "".join(buf))
+    pos = stdout.find(begin)
+    # The token is random per batch, so a marker cannot occur in command output by chance or by forgery;
+    # END is searched without a preceding newline because output need not end with one.
+    while pos != -1:
+        eol = stdout.find("\n", pos)
+        if eol == -1:
+            break
+        key = stdout[pos + len(begin) : eol].strip()
+        body_start = eol + 1
+        close = stdout.find(f"{end}{key} ", body_start)
+        if close == -1:
+            results[key] = SectionResult(key, None, stdout[body_start:])
+            break
+        close_eol = stdout.find("\n", close)
+        status = stdout[close + len(end) + len(key) + 1 : close_eol if close_eol != -1 else len(stdout)].strip()
+        results[key] = SectionResult(key, int(status) if status.isdigit() else None, stdout[body_start:close])
+        if close_eol == -1:
+            break
+        pos = stdout.find(begin, close_eol + 1)
     return results

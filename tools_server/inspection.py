@@ -22,7 +22,7 @@ from tools_server.parsers.dmidecode import combine_dmi, parse_dmidecode
 from tools_server.parsers.errors import ParseError
 from tools_server.parsers.lsblk import parse_lsblk
 from tools_server.parsers.meminfo import parse_free, parse_meminfo
-from tools_server.parsers.procs import parse_ps
+from tools_server.parsers.procs import ProcessTable, parse_ps
 from tools_server.parsers.smartctl import parse_smartctl
 from tools_server.parsers.system import parse_loadavg, parse_nproc, parse_uptime
 from tools_server.rules_disk import inode_findings, smart_findings, space_findings
@@ -151,10 +151,14 @@ class _HostInspection:
                 )
             )
 
+    def _top_ps(self, text: str) -> ProcessTable:
+        # ps sorts by RSS on the host: parsing only the top rows keeps client CPU per host low.
+        return parse_ps(text, limit=max(self.th.top_processes, 20))
+
     def memory(self, results: dict[str, SectionResult]) -> MemorySection:
         meminfo = self.parse(results, "meminfo", parse_meminfo, "memory", "cat /proc/meminfo")
         free = self.parse(results, "free", parse_free, "memory", "free -b")
-        procs = self.parse(results, "ps", parse_ps, "memory", "ps -eo ... --sort=-rss")
+        procs = self.parse(results, "ps", self._top_ps, "memory", "ps -eo ... --sort=-rss")
         dmi_mem = self.parse(results, "dmidecode_memory", parse_dmidecode, "memory", "dmidecode -t memory")
         dmi_board = None
         if dmi_mem is not None:

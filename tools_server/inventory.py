@@ -153,32 +153,41 @@ def load_inventory(path: Path) -> Inventory:
     return parse_inventory(text, str(path))
 
 
+_Loader = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when present: a 500-host file loads 10x faster
+
+
 def parse_inventory(text: str, source: str = "<inventory>") -> Inventory:
-    """Validate inventory text; errors name `source`, the line and what is wrong."""
+    """Validate inventory text; errors name `source`, the line and what is wrong.
+
+    The YAML node tree (for line numbers) is only built when something is wrong.
+    """
     try:
-        root_node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        data = yaml.load(text, Loader=_Loader)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = f"line {mark.line + 1}" if mark is not None else "unknown line"
         msg = f"{source}: {line}: not valid YAML: {getattr(exc, 'problem', exc)}"
         raise InventoryError(msg) from exc
+
+    def locate(loc: tuple[Any, ...]) -> str:
+        return _line_of(yaml.compose(text, Loader=_Loader), loc)
+
     if not isinstance(data, dict):
         msg = f"{source}: line 1: expected a mapping with a 'hosts' list (or an Ansible inventory)"
         raise InventoryError(msg)
     if not is_ansible(data):
-        return _validate(data, lambda loc: _line_of(root_node, loc), source)
+        return _validate(data, locate, source)
     try:
         flat, host_paths = normalise_ansible(data)
     except AnsibleShapeError as exc:
-        msg = f"{source}: line {_line_of(root_node, exc.path)}: {exc}"
+        msg = f"{source}: line {locate(exc.path)}: {exc}"
         raise InventoryError(msg) from exc
 
     def locate_ansible(loc: tuple[Any, ...]) -> str:
         # ("hosts", i, field) in the flattened shape -> the host's own entry in the Ansible file
         if len(loc) >= 2 and loc[0] == "hosts" and isinstance(loc[1], int):
-            return _line_of(root_node, host_paths[loc[1]])
-        return _line_of(root_node, ())
+            return locate(host_paths[loc[1]])
+        return locate(())
 
     return _validate(flat, locate_ansible, source)
 

@@ -158,6 +158,7 @@ class SshClient:
                     kbdint_auth=False,
                     agent_path=None,
                     config=None,
+                    encryption_algs=self.settings.encryption_algs,
                     connect_timeout=self.settings.connect_timeout_s,
                     login_timeout=self.settings.connect_timeout_s,
                 )

@@ -89,3 +89,15 @@ def test_batch_refuses_bad_token_and_duplicate_keys() -> None:
         build_batch([command(CommandName.FREE)], "not-a-token")
     with pytest.raises(CatalogError):
         build_batch([command(CommandName.FREE), command(CommandName.FREE)], new_token())
+
+
+def test_section_without_trailing_newline_and_empty_section() -> None:
+    """cat of a file without a final newline glues the END marker to its last line (old-kernel meminfo)."""
+    token = new_token()
+    stdout = (
+        f"@@OPSWD {token} BEGIN meminfo\nMemTotal: 1 kB@@OPSWD {token} END meminfo 0\n"
+        f"@@OPSWD {token} BEGIN nproc\n@@OPSWD {token} END nproc 0\n"
+    )
+    sections = split_batch(stdout, token)
+    assert sections["meminfo"].output == "MemTotal: 1 kB" and sections["meminfo"].exit_status == 0
+    assert sections["nproc"].output == "" and sections["nproc"].exit_status == 0

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from tools_server.parsers.errors import ParseError
 
@@ -44,11 +44,12 @@ class Process(BaseModel):
 
 
 class ProcessTable(BaseModel):
-    """All processes in the order ps printed them."""
+    """The processes in the order ps printed them (the first `limit` only, when parsed with a limit)."""
 
     model_config = ConfigDict(frozen=True)
 
     processes: list[Process]
+    total_processes: int = Field(description="Process rows ps printed, including any not parsed")
 
     def top_by_rss(self, n: int) -> list[Process]:
         """The `n` processes with the largest resident set, largest first."""
@@ -120,15 +121,20 @@ def _row(line: str, fields: list[str], comm_col: int) -> Process:
     )
 
 
-def parse_ps(text: str) -> ProcessTable:
-    """Parse the output of `ps -eo pid,ppid,user,rss,vsz,pcpu,pmem,etimes,comm,args` (header included)."""
+def parse_ps(text: str, *, limit: int | None = None) -> ProcessTable:
+    """Parse the output of `ps -eo pid,ppid,user,rss,vsz,pcpu,pmem,etimes,comm,args` (header included).
+
+    With `limit`, only the first `limit` rows are parsed (the rest are counted): inspections sort with
+    `--sort=-rss` and need only the top, and a busy host prints hundreds of rows.
+    """
     lines = [line.rstrip("\r") for line in text.splitlines() if line.strip()]
     if not lines:
         msg = f"expected `{PS_COMMAND}` output, found empty input"
         raise ParseError(msg)
     fields, comm_col = _header(lines[0])
     processes: list[Process] = []
-    for number, line in enumerate(lines[1:], start=2):
+    rows = lines[1:] if limit is None else lines[1 : 1 + max(limit, 1)]
+    for number, line in enumerate(rows, start=2):
         try:
             processes.append(_row(line, fields, comm_col))
         except ValueError as exc:
@@ -137,4 +143,4 @@ def parse_ps(text: str) -> ProcessTable:
     if not processes:
         msg = "ps printed a header but no process rows (ps -e always lists itself): output truncated?"
         raise ParseError(msg)
-    return ProcessTable(processes=processes)
+    return ProcessTable(processes=processes, total_processes=len(lines) - 1)
