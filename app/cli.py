@@ -8,6 +8,9 @@ import logging
 import sys
 from pathlib import Path
 
+from app.collect_cmd import add_collect_parsers
+from app.metrics_cmd import add_metrics_parser
+from app.plan_upgrade_cmd import add_plan_upgrade_parser
 from tools_server.parsers import PARSERS, ParseError, parse
 
 
@@ -65,6 +68,10 @@ def build_parser() -> argparse.ArgumentParser:
     serve.add_argument("--host", help="bind address for http (default 127.0.0.1, OPSWD_MCP_HOST)")
     serve.add_argument("--port", type=int, help="port for http (default 8765, OPSWD_MCP_PORT)")
     serve.set_defaults(func=_tools_serve)
+
+    add_metrics_parser(sub)
+    add_plan_upgrade_parser(sub)
+    add_collect_parsers(sub)
 
     demo = sub.add_parser("demo", help="start a simulated fleet and inspect all of it through the MCP server")
     demo.add_argument("--hosts", type=int, default=20)

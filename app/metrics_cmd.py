@@ -9,8 +9,6 @@ import sys
 from datetime import datetime
 from typing import Any
 
-from pydantic_settings import BaseSettings, SettingsConfigDict
-
 from tools_server.context import ToolInputError
 from tools_server.metrics.factory import StoreURLError, open_store, redact
 from tools_server.metrics.protocol import MetricsStoreError
@@ -24,21 +22,14 @@ from tools_server.metrics.seed import (
 from tools_server.metrics.settings import MetricsSettings
 from tools_server.metrics.times import parse_point, resolve_zone
 from tools_server.metrics.tools import AbnormalHostsInput, metrics_abnormal_hosts
-
-
-class _MetricsEnv(BaseSettings):
-    """OPSWD_METRICS__* read the same way the main Settings will once it nests `metrics`."""
-
-    model_config = SettingsConfigDict(env_prefix="OPSWD_", env_nested_delimiter="__", extra="ignore")
-    metrics: MetricsSettings = MetricsSettings()
+from tools_server.settings import Settings
 
 
 def simfleet_ip(index: int) -> str:
-    """The address simfleet gives host `index` (1-based): 127.0.1.index; past 254 hosts the third octet grows."""
-    if index < 1:
-        msg = f"simfleet host indexes start at 1, not {index}"
-        raise ValueError(msg)
-    return f"127.0.{1 + (index - 1) // 254}.{(index - 1) % 254 + 1}"
+    """The loopback address simfleet gives host `index` (1-based): the store's `ip` for that host."""
+    from simfleet.addresses import host_address
+
+    return host_address(index)
 
 
 def scenario_hosts(source: str | None, hosts: int | None) -> tuple[list[SeedHost], int]:
@@ -57,7 +48,7 @@ def scenario_hosts(source: str | None, hosts: int | None) -> tuple[list[SeedHost
 
 
 def _settings(store: str | None) -> MetricsSettings:
-    cfg = _MetricsEnv().metrics
+    cfg = Settings().metrics
     return cfg.model_copy(update={"url": store}) if store else cfg
 
 
@@ -95,6 +86,23 @@ async def _seed_store(args: argparse.Namespace) -> dict[str, Any]:
         "service_checks": checks,
         "faults": {h.ip: {"name": h.name, "faults": sorted(h.faults)} for h in hosts if h.faults},
     }
+
+
+async def seed_store(
+    *, store: str, scenario: str | None, hosts: int | None, days: float, interval_minutes: int = 5
+) -> dict[str, Any]:
+    """Fill `store` with history matching a simfleet scenario (what `metrics seed` does), for the demo and tests."""
+    return await _seed_store(
+        argparse.Namespace(
+            store=store,
+            scenario=scenario,
+            hosts=hosts,
+            days=days,
+            interval_minutes=interval_minutes,
+            seed=None,
+            end=None,
+        )
+    )
 
 
 def _seed(args: argparse.Namespace) -> int:

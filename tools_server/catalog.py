@@ -112,10 +112,10 @@ def validate_path(path: str, roots: list[str]) -> str:
     raise CatalogError(msg)
 
 
-def command(name: CommandName, *, become: bool = False) -> CatalogCommand:
-    """Build a fixed catalog command (one that takes no argument)."""
+def command(name: CommandName, *, become: bool = False, key: str | None = None) -> CatalogCommand:
+    """Build a fixed catalog command (one that takes no argument); `key` names its section when it runs twice."""
     argv = _FIXED[name]
-    return CatalogCommand(name, name.value, _become(name, argv, become))
+    return CatalogCommand(name, key or name.value, _become(name, argv, become))
 
 
 def smartctl(device: str, *, become: bool = False) -> CatalogCommand:

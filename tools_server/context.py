@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from tools_server.inventory import Host, Inventory, InventoryError, load_inventory
+from tools_server.metrics.factory import StoreURLError, open_store_from_settings
+from tools_server.metrics.protocol import MetricsStore
 from tools_server.settings import Settings
 from tools_server.ssh import SshClient
 
@@ -20,6 +22,8 @@ class ToolContext:
     settings: Settings
     ssh: SshClient
     _inventory: Inventory | None = field(default=None, repr=False)
+    _store: MetricsStore | None = field(default=None, repr=False)
+    _schema_ready: bool = field(default=False, repr=False)
 
     @classmethod
     def from_settings(cls, settings: Settings, inventory: Inventory | None = None) -> ToolContext:
@@ -35,6 +39,30 @@ class ToolContext:
             except InventoryError as exc:
                 raise ToolInputError(f"{exc} (set OPSWD_INVENTORY to the inventory file)") from exc
         return self._inventory
+
+    @property
+    def store(self) -> MetricsStore:
+        """The metrics store of settings.metrics.url, opened on first use."""
+        if self._store is None:
+            try:
+                self._store = open_store_from_settings(self.settings.metrics)
+            except StoreURLError as exc:
+                raise ToolInputError(f"{exc} (set OPSWD_METRICS__URL)") from exc
+        return self._store
+
+    async def writable_store(self) -> MetricsStore:
+        """The store with its reference tables created if missing (CREATE TABLE IF NOT EXISTS), once."""
+        store = self.store
+        if not self._schema_ready:
+            await store.ensure_schema()
+            self._schema_ready = True
+        return store
+
+    async def aclose(self) -> None:
+        """Close what the context opened (the metrics store's connections)."""
+        if self._store is not None:
+            await self._store.close()
+            self._store = None
 
     def host(self, name: str) -> Host:
         """Return the inventory host called `name`; an unknown name is a ToolInputError."""

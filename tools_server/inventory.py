@@ -6,6 +6,7 @@ are never stored here beyond the path of an identity file.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from collections.abc import Callable
 from pathlib import Path
@@ -65,6 +66,7 @@ class Host(BaseModel):
 
     name: str
     address: str
+    ip: str | None = Field(None, description="IP the metrics store knows the host by (default: address, if an IP)")
     port: int = Field(22, ge=1, le=65535)
     user: str = "root"
     identity_file: Path | None = None
@@ -90,6 +92,23 @@ class Host(BaseModel):
             msg = f"invalid address {v!r}: a host name or an IP address"
             raise ValueError(msg)
         return v
+
+    @field_validator("ip")
+    @classmethod
+    def _ip(cls, v: str | None) -> str | None:
+        if v is not None:
+            ipaddress.ip_address(v)
+        return v
+
+    @property
+    def metrics_ip(self) -> str | None:
+        """The IP to look the host up by in the metrics store, or None when only a host name is known."""
+        if self.ip:
+            return self.ip
+        try:
+            return str(ipaddress.ip_address(self.address.strip("[]")))
+        except ValueError:
+            return None
 
     @field_validator("user")
     @classmethod

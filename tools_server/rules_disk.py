@@ -13,7 +13,8 @@ _PSEUDO_FS = ("tmpfs", "devtmpfs", "udev", "overlay", "shm", "none", "squashfs",
 _PSEUDO_MOUNT_PREFIXES = ("/dev", "/proc", "/sys", "/run", "/snap/")
 
 
-def _is_pseudo(filesystem: str, mount: str) -> bool:
+def is_pseudo_filesystem(filesystem: str, mount: str) -> bool:
+    """True for tmpfs, overlay, snap loops and mounts under /dev, /proc, /sys, /run: not capacity to plan."""
     if filesystem in _PSEUDO_FS or filesystem.startswith("/dev/loop"):
         return True
     return any(
@@ -34,7 +35,7 @@ def space_findings(host: str, usage: DiskUsage, th: Thresholds, source: str) -> 
     """A finding per real filesystem whose used space crosses the warning or critical threshold."""
     out: list[Finding] = []
     for fs in usage.filesystems:
-        if fs.size_bytes <= 0 or _is_pseudo(fs.filesystem, fs.mount):
+        if fs.size_bytes <= 0 or is_pseudo_filesystem(fs.filesystem, fs.mount):
             continue
         level = _level(fs.used_percent, th.disk_warning_pct, th.disk_critical_pct)
         if level is None:
@@ -62,7 +63,7 @@ def inode_findings(host: str, usage: InodeUsage, th: Thresholds, source: str) ->
     """A finding per filesystem whose inode use crosses the thresholds (a disk can be 'full' with free space)."""
     out: list[Finding] = []
     for fs in usage.filesystems:
-        if fs.iused_percent is None or not fs.inodes or _is_pseudo(fs.filesystem, fs.mount):
+        if fs.iused_percent is None or not fs.inodes or is_pseudo_filesystem(fs.filesystem, fs.mount):
             continue
         level = _level(fs.iused_percent, th.inode_warning_pct, th.inode_critical_pct)
         if level is None:

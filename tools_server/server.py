@@ -10,7 +10,8 @@ from __future__ import annotations
 import asyncio
 import inspect
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from enum import StrEnum
 from typing import Annotated, Any
 
@@ -23,6 +24,8 @@ from tools_server.context import ToolContext, ToolInputError
 from tools_server.inspection import HostReport
 from tools_server.local_status import LocalStatus, local_server_status
 from tools_server.logs import LogsTailInput, LogsTailResult, logs_tail
+from tools_server.metrics import tools as metrics_tools
+from tools_server.metrics.protocol import MetricsStoreError
 from tools_server.settings import Settings
 from tools_server.summaries import summarise
 from tools_server.tools import (
@@ -39,6 +42,16 @@ from tools_server.tools import (
     ssh_inspect_memory,
     ssh_inspect_system,
 )
+from tools_server.tools_fleet import (
+    CollectResult,
+    FleetSelection,
+    PlanUpgradeInput,
+    PlanUpgradeResult,
+    ServicesCheckResult,
+    hardware_plan_upgrade,
+    metrics_collect,
+    services_check,
+)
 
 log = logging.getLogger(__name__)
 
@@ -54,6 +67,18 @@ class ToolName(StrEnum):
     PARSE_OUTPUT = "parse_output"
     LOCAL_SERVER_STATUS = "local_server_status"
     LOGS_TAIL = "logs_tail"
+    METRICS_ABNORMAL_HOSTS = "metrics_abnormal_hosts"
+    METRICS_HOST_HISTORY = "metrics_host_history"
+    METRICS_ENVIRONMENT = "metrics_environment"
+    METRICS_SERVICE_STATUS = "metrics_service_status"
+    METRICS_COLLECT = "metrics_collect"
+    SERVICES_CHECK = "services_check"
+    HARDWARE_PLAN_UPGRADE = "hardware_plan_upgrade"
+
+
+# Tools that write rows into the metrics store. They change nothing on any host (destructiveHint false),
+# but they are not read-only, and say so in their description.
+WRITES_STORE = frozenset({ToolName.METRICS_COLLECT, ToolName.SERVICES_CHECK})
 
 
 class NoInput(BaseModel):
@@ -82,7 +107,7 @@ def _register(
         args = input_model.model_validate(kwargs)
         try:
             result = await call(args)
-        except ToolInputError as exc:
+        except (ToolInputError, MetricsStoreError) as exc:
             raise ToolError(str(exc)) from exc
         except Exception as exc:
             log.exception("tool %s failed unexpectedly", name)
@@ -100,7 +125,9 @@ def _register(
         handler,
         name=name.value,
         description=description,
-        annotations=ToolAnnotations(readOnlyHint=True, destructiveHint=False, openWorldHint=False),
+        annotations=ToolAnnotations(
+            readOnlyHint=name not in WRITES_STORE, destructiveHint=False, idempotentHint=False, openWorldHint=False
+        ),
         structured_output=True,
     )
 
@@ -108,12 +135,21 @@ def _register(
 def build_server(settings: Settings, ctx: ToolContext | None = None) -> tuple[FastMCP, ToolContext]:
     """Create the FastMCP server with every tool registered against one shared ToolContext."""
     ctx = ctx or ToolContext.from_settings(settings)
+
+    @asynccontextmanager
+    async def lifespan(_: FastMCP) -> AsyncIterator[None]:
+        try:
+            yield
+        finally:
+            await ctx.aclose()
+
     mcp = FastMCP(
         "opswatchdog",
         instructions="Read-only fleet inspection tools of OpsWatchdog.",
         host=settings.mcp_host,
         port=settings.mcp_port,
         log_level="WARNING",
+        lifespan=lifespan,
     )
     th = settings.thresholds
 
@@ -124,6 +160,9 @@ def build_server(settings: Settings, ctx: ToolContext | None = None) -> tuple[Fa
 
     async def local(_: BaseModel) -> BaseModel:
         return await asyncio.to_thread(local_server_status, th)
+
+    def store_tool(fn: Callable[..., Awaitable[BaseModel]]) -> Callable[[BaseModel], Awaitable[BaseModel]]:
+        return lambda args: fn(ctx.store, args, settings.metrics)
 
     table: list[tuple[ToolName, str, type[BaseModel], type[BaseModel], Callable[[BaseModel], Awaitable[BaseModel]]]]
     table = [
@@ -185,6 +224,62 @@ def build_server(settings: Settings, ctx: ToolContext | None = None) -> tuple[Fa
             LogsTailInput,
             LogsTailResult,
             bind(logs_tail),
+        ),
+    ]
+    mt = metrics_tools
+    table += [
+        (
+            ToolName.METRICS_ABNORMAL_HOSTS,
+            "Hosts whose latest sample in a time window is over the CPU, memory or "
+            "disk threshold, or has an 异常/丢失 status, from the metrics store.",
+            mt.AbnormalHostsInput,
+            mt.AbnormalHostsResult,
+            store_tool(mt.metrics_abnormal_hosts),
+        ),
+        (
+            ToolName.METRICS_HOST_HISTORY,
+            "One host's CPU, memory and disk usage over a time window, oldest first.",
+            mt.HostHistoryInput,
+            mt.HostHistoryResult,
+            store_tool(mt.metrics_host_history),
+        ),
+        (
+            ToolName.METRICS_ENVIRONMENT,
+            "Machine-room temperature, humidity and UPS readings outside the limits in a time window.",
+            mt.EnvironmentInput,
+            mt.EnvironmentResult,
+            store_tool(mt.metrics_environment),
+        ),
+        (
+            ToolName.METRICS_SERVICE_STATUS,
+            "Service check history (port and process status) in a time window.",
+            mt.ServiceStatusInput,
+            mt.ServiceStatusResult,
+            store_tool(mt.metrics_service_status),
+        ),
+        (
+            ToolName.METRICS_COLLECT,
+            "Sample CPU, memory and disk of inventory hosts over SSH and WRITE one row per "
+            "host into the metrics store (changes nothing on the hosts).",
+            FleetSelection,
+            CollectResult,
+            bind(metrics_collect),
+        ),
+        (
+            ToolName.SERVICES_CHECK,
+            "Check the platform services of inventory hosts (TCP port, process, HTTP health) "
+            "and WRITE the batch into the metrics store (changes nothing on the hosts).",
+            FleetSelection,
+            ServicesCheckResult,
+            bind(services_check),
+        ),
+        (
+            ToolName.HARDWARE_PLAN_UPGRADE,
+            "Inspect a host's memory and plan an upgrade checked against its board "
+            "(type, speed, ECC/registered, slots, maxima); or re-validate a human-edited plan.",
+            PlanUpgradeInput,
+            PlanUpgradeResult,
+            bind(hardware_plan_upgrade),
         ),
     ]
     for name, description, input_model, output_model, call in table:

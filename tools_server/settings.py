@@ -12,6 +12,8 @@ from pathlib import Path
 from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from tools_server.metrics.settings import MetricsSettings
+
 log = logging.getLogger(__name__)
 
 
@@ -79,6 +81,7 @@ class Settings(BaseSettings):
     inventory: Path = Field(Path("inventory.yaml"), description="YAML or Ansible YAML inventory")
     ssh: SshSettings = SshSettings()
     thresholds: Thresholds = Thresholds()
+    metrics: MetricsSettings = MetricsSettings()
     log_roots: list[str] = Field(["/var/log"], description="Only files under these roots can be tailed")
     mcp_host: str = "127.0.0.1"
     mcp_port: int = 8765

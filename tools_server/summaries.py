@@ -10,6 +10,7 @@ from tools_server.inspection import HostReport
 from tools_server.local_status import LocalStatus
 from tools_server.logs import LogsTailResult
 from tools_server.tools import HostsListResult, ParseOutputResult
+from tools_server.tools_fleet import CollectResult, PlanUpgradeResult, ServicesCheckResult
 
 
 def summarise(result: BaseModel) -> str:
@@ -37,4 +38,25 @@ def summarise(result: BaseModel) -> str:
             f"{result.hostname}: CPU {result.cpu_percent:.0f}%, load {result.load1:.2f}, "
             f"{len(result.findings)} findings"
         )
-    return type(result).__name__
+    return _fleet_summary(result) or _metrics_summary(result) or type(result).__name__
+
+
+def _fleet_summary(result: BaseModel) -> str | None:
+    if isinstance(result, CollectResult):
+        return f"wrote {result.written} metrics rows; {len(result.lost)} hosts lost, {len(result.skipped)} skipped"
+    if isinstance(result, ServicesCheckResult):
+        return f"batch {result.batch_id}: {len(result.rows)} services checked, {result.down} not up"
+    if isinstance(result, PlanUpgradeResult):
+        if result.plan is None:
+            return f"{result.host}: no plan: {result.status}: {result.reason or '; '.join(result.problems)}"
+        verdict = "edited plan valid" if result.problems == [] else f"{len(result.problems)} problems"
+        return f"{result.host}: {result.plan.summary}" + ("" if result.problems == [] else f" ({verdict})")
+    return None
+
+
+def _metrics_summary(result: BaseModel) -> str | None:
+    count = getattr(result, "count", None)
+    if count is None or not hasattr(result, "start"):
+        return None
+    what = type(result).__name__.removesuffix("Result")
+    return f"{what}: {count} between {getattr(result, 'start', '?')} and {getattr(result, 'end', '?')}"

@@ -17,21 +17,13 @@ from app.demo import inspect_all, tools_server_connection
 from app.fault_expectations import attribution
 from graph.mcp_client import ToolCallFailed, open_tools
 from tools_server.serve import ServeError, http_app
+from tools_server.server import WRITES_STORE, ToolName
 
 from .conftest import FleetInfo
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
 
-TOOLS = {
-    "hosts_list",
-    "ssh_inspect_memory",
-    "ssh_inspect_disk",
-    "ssh_inspect_system",
-    "ssh_inspect_host",
-    "parse_output",
-    "local_server_status",
-    "logs_tail",
-}
+TOOLS = {n.value for n in ToolName}
 TOKEN = "test-token-" + "x" * 16
 
 
@@ -64,8 +56,8 @@ async def test_stdio_lists_read_only_tools_with_schemas(demo_fleet: FleetInfo) -
         listed = (await session.list_tools()).tools
     assert {t.name for t in listed} == TOOLS
     for tool in listed:
-        assert tool.annotations is not None and tool.annotations.readOnlyHint is True, tool.name
-        assert tool.annotations.destructiveHint is False
+        assert tool.annotations is not None and tool.annotations.destructiveHint is False, tool.name
+        assert tool.annotations.readOnlyHint is (tool.name not in WRITES_STORE), tool.name
         assert tool.outputSchema is not None, tool.name
     inspect = next(t for t in listed if t.name == "ssh_inspect_host")
     assert inspect.inputSchema["required"] == ["host"]

@@ -6,7 +6,7 @@ import pytest
 from mcp.shared.memory import create_connected_server_and_client_session
 
 from tools_server.parsers import PARSERS
-from tools_server.server import ToolName, build_server
+from tools_server.server import WRITES_STORE, ToolName, build_server
 from tools_server.settings import Settings
 from tools_server.tools import ParseKind
 
@@ -17,7 +17,10 @@ async def test_every_tool_registered_read_only_with_output_schema(tmp_path) -> N
         tools = {t.name: t for t in (await client.list_tools()).tools}
         assert set(tools) == {n.value for n in ToolName}
         for tool in tools.values():
-            assert tool.annotations is not None and tool.annotations.readOnlyHint is True
+            assert tool.annotations is not None and tool.annotations.destructiveHint is False
+            assert tool.annotations.readOnlyHint is (tool.name not in WRITES_STORE), tool.name
+            if tool.name in WRITES_STORE:
+                assert "WRITE" in (tool.description or "")
             assert tool.outputSchema is not None and tool.description
 
         ok = await client.call_tool("parse_output", {"kind": "loadavg", "text": "0.5 0.4 0.3 1/100 42\n"})
