@@ -104,3 +104,28 @@ async def test_streamable_http_with_bearer_token(demo_fleet: FleetInfo) -> None:
 async def test_http_refuses_to_start_without_a_token(demo_fleet: FleetInfo) -> None:
     with pytest.raises(ServeError, match="OPSWD_MCP_TOKEN"):
         http_app(demo_fleet.settings())
+
+
+async def test_stdio_metrics_and_hardware_tools(demo_fleet: FleetInfo, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from app.metrics_cmd import seed_store
+
+    store = f"sqlite:///{tmp_path / 'metrics.db'}"
+    await seed_store(store=store, scenario="demo", hosts=20, days=1, interval_minutes=30)
+    conn = tools_server_connection(demo_fleet.inventory, demo_fleet.known_hosts, OPSWD_METRICS__URL=store)
+    pressured = demo_fleet.host_with("memory_pressure")
+    async with open_tools(conn) as tools:
+        hosts = {h["name"]: h["address"] for h in (await tools.call("hosts_list", {}))["hosts"]}
+        abnormal = await tools.call("metrics_abnormal_hosts", {"since": "2h"})
+        history = await tools.call("metrics_host_history", {"ip": hosts[pressured], "since": "1d", "max_points": 10})
+        environment = await tools.call("metrics_environment", {"since": "1d"})
+        collected = await tools.call("metrics_collect", {"hosts": [pressured]})
+        services = await tools.call("metrics_service_status", {"since": "1d"})
+        plan = await tools.call("hardware_plan_upgrade", {"host": pressured})
+        with pytest.raises(ToolCallFailed, match="neither a duration"):
+            await tools.call("metrics_abnormal_hosts", {"since": "yesterday-ish"})
+    assert hosts[pressured] in {h["ip"] for h in abnormal["hosts"]}
+    assert history["count"] > 10 and len(history["samples"]) <= 10 and history["peak_memory"] >= 90
+    assert environment["count"] >= 1  # the seeded overheating room
+    assert collected["written"] == 1 and collected["samples"][0]["memory_status"] == "异常"
+    assert services["count"] > 0
+    assert plan["plan"]["action"] in ("add", "replace", "keep", "unknown_board") and plan["memory_used_percent"] > 90
