@@ -1,0 +1,45 @@
+"""notify: send the report (and the approval outcomes) through the MCP `notify_send` tool, once per channel.
+
+Each message carries an idempotency key derived from the incident, so a resumed or replayed node never sends
+twice: the tools server's outbox answers `duplicate` instead of sending again.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from langgraph.runtime import Runtime
+
+from graph.context import IncidentContext
+from graph.mcp_client import ToolCallFailed
+from graph.state import IncidentState
+from graph.tools_access import get_tools
+
+
+def message_body(state: IncidentState) -> str:
+    """The report's Markdown followed by the purchase requests' outcomes."""
+    body = (state.get("report") or {}).get("markdown", "")
+    for pr in state.get("purchase_requests") or []:
+        body += f"\n- {pr['id']} `{pr['host']}`: {pr['status']} — {pr['plan']['summary']}"
+    return body
+
+
+async def notify(state: IncidentState, runtime: Runtime[IncidentContext]) -> dict[str, Any]:
+    """One message per configured channel with a deterministic idempotency key."""
+    ctx = runtime.context or IncidentContext()
+    scope = state["scope"]
+    tools = await get_tools()
+    sent: list[dict[str, Any]] = []
+    errors: list[str] = []
+    for channel in ctx.notify_channels:
+        key = f"{scope['incident_id']}:report:{channel}"
+        args = {
+            "idempotency_key": key, "channel": channel, "title": f"[{scope['severity']}] {scope['reason']}"[:200],
+            "body_markdown": message_body(state), "severity": scope["severity"], "incident_id": scope["incident_id"],
+            "lang": state["request"].get("lang") or ctx.lang,
+        }
+        try:
+            sent.append(await tools.call("notify_send", args))
+        except ToolCallFailed as exc:
+            errors.append(f"notify {channel}: {exc}")
+    return {"notifications": sent, "errors": errors}
