@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 
 from app.collect_cmd import add_collect_parsers
+from app.incident_cmd import add_incident_parsers
 from app.metrics_cmd import add_metrics_parser
 from app.plan_upgrade_cmd import add_plan_upgrade_parser
 from tools_server.parsers import PARSERS, ParseError, parse
@@ -72,6 +73,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_metrics_parser(sub)
     add_plan_upgrade_parser(sub)
     add_collect_parsers(sub)
+    add_incident_parsers(sub)
 
     demo = sub.add_parser("demo", help="start a simulated fleet and inspect all of it through the MCP server")
     demo.add_argument("--hosts", type=int, default=20)
