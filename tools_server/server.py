@@ -52,6 +52,7 @@ from tools_server.tools_fleet import (
     metrics_collect,
     services_check,
 )
+from tools_server.tools_notify import NotifySendInput, NotifySendResult, notify_send
 
 log = logging.getLogger(__name__)
 
@@ -74,11 +75,14 @@ class ToolName(StrEnum):
     METRICS_COLLECT = "metrics_collect"
     SERVICES_CHECK = "services_check"
     HARDWARE_PLAN_UPGRADE = "hardware_plan_upgrade"
+    NOTIFY_SEND = "notify_send"
 
 
 # Tools that write rows into the metrics store. They change nothing on any host (destructiveHint false),
 # but they are not read-only, and say so in their description.
-WRITES_STORE = frozenset({ToolName.METRICS_COLLECT, ToolName.SERVICES_CHECK})
+WRITES_STORE = frozenset({ToolName.METRICS_COLLECT, ToolName.SERVICES_CHECK, ToolName.NOTIFY_SEND})
+# Sending twice with one idempotency key sends once; the webhook reaches beyond this machine.
+IDEMPOTENT_OPEN_WORLD = frozenset({ToolName.NOTIFY_SEND})
 
 
 class NoInput(BaseModel):
@@ -126,7 +130,10 @@ def _register(
         name=name.value,
         description=description,
         annotations=ToolAnnotations(
-            readOnlyHint=name not in WRITES_STORE, destructiveHint=False, idempotentHint=False, openWorldHint=False
+            readOnlyHint=name not in WRITES_STORE,
+            destructiveHint=False,
+            idempotentHint=name in IDEMPOTENT_OPEN_WORLD,
+            openWorldHint=name in IDEMPOTENT_OPEN_WORLD,
         ),
         structured_output=True,
     )
@@ -280,6 +287,14 @@ def build_server(settings: Settings, ctx: ToolContext | None = None) -> tuple[Fa
             PlanUpgradeInput,
             PlanUpgradeResult,
             bind(hardware_plan_upgrade),
+        ),
+        (
+            ToolName.NOTIFY_SEND,
+            "Send a message to the team (file outbox or JSON webhook) exactly once per idempotency key: a repeated "
+            "key answers `duplicate` and sends nothing. WRITES the outbox.",
+            NotifySendInput,
+            NotifySendResult,
+            lambda args: notify_send(settings.notify, args),  # type: ignore[arg-type]
         ),
     ]
     for name, description, input_model, output_model, call in table:

@@ -13,6 +13,7 @@ from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from tools_server.metrics.settings import MetricsSettings
+from tools_server.notify.settings import NotifySettings
 
 log = logging.getLogger(__name__)
 
@@ -82,6 +83,7 @@ class Settings(BaseSettings):
     ssh: SshSettings = SshSettings()
     thresholds: Thresholds = Thresholds()
     metrics: MetricsSettings = MetricsSettings()
+    notify: NotifySettings = NotifySettings()
     log_roots: list[str] = Field(["/var/log"], description="Only files under these roots can be tailed")
     mcp_host: str = "127.0.0.1"
     mcp_port: int = 8765
