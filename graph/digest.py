@@ -84,6 +84,8 @@ def cited_facts(digest: dict[str, Any]) -> tuple[set[str], set[str], set[str]]:
     for key in ("hosts_total", "hosts_with_findings"):
         numbers.add(str(digest[key]))
     numbers.update(str(v) for v in digest["counts"].values())
+    numbers.add(str(sum(digest["counts"].values())))
+    numbers.add(str(len(digest["hosts_not_inspected"])))
     hosts.update(digest["hosts_not_inspected"])
     return ids, hosts, numbers
 
