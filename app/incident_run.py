@@ -11,7 +11,7 @@ from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command
 
 from checkpoints import open_checkpointer
-from checkpoints.settings import CheckpointSettings
+from checkpoints.settings import CheckpointSettings, checkpoint_settings_from_env
 from graph.context import IncidentContext
 from graph.graph import build_graph
 from graph.state import IncidentRequest
@@ -39,7 +39,7 @@ class IncidentRunner:
     @asynccontextmanager
     async def open(cls, settings: CheckpointSettings | None = None) -> AsyncIterator[IncidentRunner]:
         """Open the checkpointer and the MCP session for the life of the block."""
-        async with open_checkpointer(settings or CheckpointSettings.from_env()) as saver:
+        async with open_checkpointer(settings or checkpoint_settings_from_env()) as saver:
             try:
                 yield cls(build_graph().compile(checkpointer=saver), saver)
             finally:

@@ -11,14 +11,15 @@ import asyncio
 import os
 import sys
 from collections.abc import Awaitable, Callable
-from contextlib import AsyncExitStack
 
 from langchain_mcp_adapters.sessions import Connection, StdioConnection, StreamableHttpConnection
 
 from graph.mcp_client import McpTools, open_tools
 
 ToolsProvider = Callable[[], Awaitable[McpTools]]
-_sessions: dict[int, tuple[AsyncExitStack, McpTools]] = {}
+# Per event loop: the task that owns the session (anyio needs enter and exit in the same task), its stop
+# signal, and the tools. Nodes run in tasks of their own, so the session cannot belong to any of them.
+_sessions: dict[int, tuple[asyncio.Task[None], asyncio.Event, McpTools]] = {}
 _locks: dict[int, asyncio.Lock] = {}
 _provider: ToolsProvider | None = None
 
@@ -47,15 +48,32 @@ async def get_tools() -> McpTools:
     loop = id(asyncio.get_running_loop())
     lock = _locks.setdefault(loop, asyncio.Lock())
     async with lock:
-        if loop not in _sessions:
-            stack = AsyncExitStack()
-            tools = await stack.enter_async_context(open_tools(connection_from_env()))
-            _sessions[loop] = (stack, tools)
-        return _sessions[loop][1]
+        entry = _sessions.get(loop)
+        if entry is not None and not entry[0].done():
+            return entry[2]
+        ready: asyncio.Future[McpTools] = asyncio.get_running_loop().create_future()
+        stop = asyncio.Event()
+        task = asyncio.create_task(_own_session(connection_from_env(), ready, stop), name="opswd-mcp-session")
+        tools = await ready
+        _sessions[loop] = (task, stop, tools)
+        return tools
+
+
+async def _own_session(connection: Connection, ready: asyncio.Future[McpTools], stop: asyncio.Event) -> None:
+    try:
+        async with open_tools(connection) as tools:
+            ready.set_result(tools)
+            await stop.wait()
+    except BaseException as exc:
+        if not ready.done():
+            ready.set_exception(exc)
+        raise
 
 
 async def close_tools() -> None:
     """Close this loop's session (CLI exit, tests)."""
     entry = _sessions.pop(id(asyncio.get_running_loop()), None)
     if entry is not None:
-        await entry[0].aclose()
+        task, stop, _ = entry
+        stop.set()
+        await task

@@ -7,6 +7,7 @@ template and says it was written without an LLM. Token usage and latency are rec
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -55,7 +56,7 @@ async def write_report(state: IncidentState, runtime: Runtime[IncidentContext]) 
             assert isinstance(answer, ReportModel)
             plans_text = " ".join(p["plan"]["summary"] for p in requests)
             report, problems = check_report(answer, digest, plans_text)
-            llm.update(used=True, **usage.model_dump())
+            llm.update(used=True, **dataclasses.asdict(usage))
         except (LlmUnavailable, LlmOutputError) as exc:
             llm["error"] = f"{type(exc).__name__}: {exc}"[:500]
     written_by = "llm" if report is not None else "template"
