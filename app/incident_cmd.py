@@ -20,19 +20,25 @@ if TYPE_CHECKING:
 
 
 def _request(args: argparse.Namespace, thread: str) -> IncidentRequest:
-    request: IncidentRequest = {"incident_id": thread, "lang": args.lang, "window": args.window}
+    request: IncidentRequest = {
+        "incident_id": thread,
+        "lang": args.lang,
+        "window": args.window,
+        "group": args.group,
+        "tag": args.tag,
+    }
     if args.schedule:
-        request.update(kind="schedule", group=args.group, tag=args.tag)
+        request["kind"] = "schedule"
     else:
-        request.update(kind="operator", hosts=args.hosts or [], group=args.group, tag=args.tag,
-                       question=args.question)
+        request["kind"] = "operator"
+        request["hosts"] = args.hosts or []
+        request["question"] = args.question
     return request
 
 
 def print_progress(p: Progress) -> None:
     """One status line per step on stderr."""
-    print(f"[{p.node}] hosts {p.hosts_done}/{p.hosts_total}, findings so far {p.findings}", file=sys.stderr,
-          flush=True)
+    print(f"[{p.node}] hosts {p.hosts_done}/{p.hosts_total}, findings so far {p.findings}", file=sys.stderr, flush=True)
 
 
 def show_outcome(outcome: dict[str, Any], thread: str) -> None:
@@ -114,8 +120,9 @@ def add_incident_parsers(subparsers: Any) -> None:
     p.add_argument("--thread", help="thread id (default: a new one)")
     p.set_defaults(func=lambda a: asyncio.run(_inspect(a)))
 
-    ap = subparsers.add_parser("approvals", help="pending approvals").add_subparsers(dest="approvals_command",
-                                                                                  required=True)
+    ap = subparsers.add_parser("approvals", help="pending approvals").add_subparsers(
+        dest="approvals_command", required=True
+    )
     ls = ap.add_parser("list", help="threads waiting for an approval")
     ls.set_defaults(func=lambda a: asyncio.run(_list(a)))
     ans = ap.add_parser("answer", help="answer a pending approval and resume the thread")

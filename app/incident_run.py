@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
 
+from langchain_core.runnables import RunnableConfig
 from langgraph.graph.state import CompiledStateGraph
 from langgraph.types import Command
 
@@ -45,9 +46,10 @@ class IncidentRunner:
             finally:
                 await close_tools()
 
-    async def _drive(self, payload: Any, thread: str, on_progress: Callable[[Progress], None] | None,
-                     context: IncidentContext) -> dict[str, Any]:
-        config = {"configurable": {"thread_id": thread}}
+    async def _drive(
+        self, payload: Any, thread: str, on_progress: Callable[[Progress], None] | None, context: IncidentContext
+    ) -> dict[str, Any]:
+        config: RunnableConfig = {"configurable": {"thread_id": thread}}
         total, done, findings = 0, 0, 0
         async for update in self.app.astream(payload, config, context=context, stream_mode="updates"):
             for node, value in update.items():
@@ -63,13 +65,19 @@ class IncidentRunner:
                     on_progress(Progress(node, done, total, findings))
         return await self.outcome(thread)
 
-    async def run(self, thread: str, request: IncidentRequest, on_progress: Callable[[Progress], None] | None = None,
-                  lang: str = "en") -> dict[str, Any]:
+    async def run(
+        self,
+        thread: str,
+        request: IncidentRequest,
+        on_progress: Callable[[Progress], None] | None = None,
+        lang: str = "en",
+    ) -> dict[str, Any]:
         """Start (or continue) an incident on `thread` until it ends or waits for a human."""
         return await self._drive({"request": request}, thread, on_progress, IncidentContext(lang=lang))
 
-    async def resume(self, thread: str, command: Command[Any],
-                     on_progress: Callable[[Progress], None] | None = None) -> dict[str, Any]:
+    async def resume(
+        self, thread: str, command: Command[Any], on_progress: Callable[[Progress], None] | None = None
+    ) -> dict[str, Any]:
         """Resume a waiting thread with a human's answer."""
         state = await self.app.aget_state({"configurable": {"thread_id": thread}})
         lang = (state.values.get("request") or {}).get("lang", "en")
@@ -96,6 +104,11 @@ class IncidentRunner:
         for tid in threads:
             for value in (await self.outcome(tid))["interrupts"]:
                 req = value.get("action_request", {})
-                out.append({"thread": tid, "action": req.get("action"),
-                            "summary": (req.get("args") or {}).get("plan", {}).get("summary", "")})
+                out.append(
+                    {
+                        "thread": tid,
+                        "action": req.get("action"),
+                        "summary": (req.get("args") or {}).get("plan", {}).get("summary", ""),
+                    }
+                )
         return out

@@ -34,8 +34,9 @@ def _sort_value(f: dict[str, Any]) -> float:
     return float(value) if isinstance(value, int | float) else 0.0
 
 
-def build_digest(outcomes: dict[str, dict[str, Any]], max_groups: int = 30, hosts_per_group: int = 8,
-                 budget: int = TOKEN_BUDGET) -> dict[str, Any]:
+def build_digest(
+    outcomes: dict[str, dict[str, Any]], max_groups: int = 30, hosts_per_group: int = 8, budget: int = TOKEN_BUDGET
+) -> dict[str, Any]:
     """Group findings by (component, metric), worst groups and hosts first, bounded in size."""
     findings = dedupe([f for o in outcomes.values() for f in o["findings"]])
     groups: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
@@ -58,8 +59,16 @@ def build_digest(outcomes: dict[str, dict[str, Any]], max_groups: int = 30, host
             "metric": metric,
             "severity": items[0]["severity"],
             "count": len(items),
-            "findings": [{"id": f["id"], "host": f["host"], "value": f.get("value"), "summary": f["summary"],
-                          "evidence": str(f.get("evidence", ""))[:300]} for f in items[:hosts_per_group]],
+            "findings": [
+                {
+                    "id": f["id"],
+                    "host": f["host"],
+                    "value": f.get("value"),
+                    "summary": f["summary"],
+                    "evidence": str(f.get("evidence", ""))[:300],
+                }
+                for f in items[:hosts_per_group]
+            ],
             "hosts_left_out": max(0, len(items) - hosts_per_group),
         }
         if i >= max_groups or estimate_tokens(digest) + estimate_tokens(group) > budget:

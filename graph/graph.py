@@ -23,7 +23,7 @@ def build_graph() -> StateGraph[IncidentState, IncidentContext]:
     g: StateGraph[IncidentState, IncidentContext] = StateGraph(IncidentState, context_schema=IncidentContext)
     g.add_node("triage", triage)
     g.add_node("query_metrics", query_metrics)
-    g.add_node("inspect_host", inspect_host)
+    g.add_node("inspect_host", inspect_host)  # type: ignore[arg-type]  # receives its Send payload
     g.add_node("aggregate", aggregate)
     g.add_node("lookup_runbooks", lookup_runbooks)
     g.add_node("plan_upgrades", plan_upgrades)

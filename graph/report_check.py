@@ -34,8 +34,14 @@ def check_report(report: ReportModel, digest: dict, plans_text: str = "") -> tup
         unknown = [x for x in a.hosts if x not in hosts]
         if unknown:
             problems.append(f"action {a.action!r} names hosts not in the findings: {unknown}")
-    prose = " ".join([report.summary, report.risk, *(h.title + " " + h.explanation for h in report.hypotheses),
-                      *(a.action for a in report.actions)])
+    prose = " ".join(
+        [
+            report.summary,
+            report.risk,
+            *(h.title + " " + h.explanation for h in report.hypotheses),
+            *(a.action for a in report.actions),
+        ]
+    )
     for number in sorted(set(_NUMBER.findall(prose)) - numbers - _HARMLESS):
         problems.append(f"number {number} does not appear in the findings: unverified")
     for name in sorted(set(re.findall(r"\b[a-z][a-z0-9-]*-\d+\b", prose)) - hosts):

@@ -5,19 +5,34 @@ from __future__ import annotations
 from graph.report_model import ReportModel
 
 _LABELS = {
-    "en": {"title": "Diagnosis", "hyp": "Root-cause hypotheses", "act": "Actions", "risk": "Risk",
-           "approval": "needs approval", "template": "_Written without an LLM (template)._",
-           "fallback": "_Written without an LLM: the LLM failed ({error})._",
-           "problems": "Facts the check could not verify", "findings": "findings"},
-    "zh": {"title": "诊断报告", "hyp": "根因假设", "act": "处置建议", "risk": "风险",
-           "approval": "需审批", "template": "_本报告未使用大模型，由模板生成。_",
-           "fallback": "_大模型调用失败（{error}），本报告由模板生成。_",
-           "problems": "未能核实的内容", "findings": "发现"},
+    "en": {
+        "title": "Diagnosis",
+        "hyp": "Root-cause hypotheses",
+        "act": "Actions",
+        "risk": "Risk",
+        "approval": "needs approval",
+        "template": "_Written without an LLM (template)._",
+        "fallback": "_Written without an LLM: the LLM failed ({error})._",
+        "problems": "Facts the check could not verify",
+        "findings": "findings",
+    },
+    "zh": {
+        "title": "诊断报告",
+        "hyp": "根因假设",
+        "act": "处置建议",
+        "risk": "风险",
+        "approval": "需审批",
+        "template": "_本报告未使用大模型，由模板生成。_",
+        "fallback": "_大模型调用失败（{error}），本报告由模板生成。_",
+        "problems": "未能核实的内容",
+        "findings": "发现",
+    },
 }
 
 
-def report_markdown(report: ReportModel, written_by: str, problems: list[str], lang: str,
-                    error: str | None = None) -> str:
+def report_markdown(
+    report: ReportModel, written_by: str, problems: list[str], lang: str, error: str | None = None
+) -> str:
     """The report as Markdown, saying who wrote it and what could not be verified."""
     t = _LABELS.get(lang, _LABELS["en"])
     lines = [f"## {t['title']}", "", report.summary, ""]

@@ -32,15 +32,21 @@ _TEXT = {
 }
 
 
-def template_report(digest: dict[str, Any], runbooks: list[dict[str, Any]], requests: list[dict[str, Any]],
-                    lang: str) -> ReportModel:
+def template_report(
+    digest: dict[str, Any], runbooks: list[dict[str, Any]], requests: list[dict[str, Any]], lang: str
+) -> ReportModel:
     """Summary, one hypothesis per finding group, actions from runbooks and purchase requests."""
     t = _TEXT.get(lang, _TEXT["en"])
     counts = digest["counts"]
     n = sum(counts.values())
     if n:
-        summary = t["summary"].format(n=n, hosts=digest["hosts_with_findings"], total=digest["hosts_total"],
-                                      critical=counts["critical"], warning=counts["warning"])
+        summary = t["summary"].format(
+            n=n,
+            hosts=digest["hosts_with_findings"],
+            total=digest["hosts_total"],
+            critical=counts["critical"],
+            warning=counts["warning"],
+        )
     else:
         summary = t["none"].format(total=digest["hosts_total"])
     if digest["hosts_not_inspected"]:
@@ -55,13 +61,20 @@ def template_report(digest: dict[str, Any], runbooks: list[dict[str, Any]], requ
         for g in digest["groups"][:5]
     ]
     actions = [
-        Action(action=t["action_runbook"].format(rid=r["id"], metric=", ".join(r.get("for_metrics", []))),
-               runbook_id=r["id"], hosts=[])
+        Action(
+            action=t["action_runbook"].format(rid=r["id"], metric=", ".join(r.get("for_metrics", []))),
+            runbook_id=r["id"],
+            hosts=[],
+        )
         for r in runbooks
     ]
     actions += [
-        Action(action=t["action_buy"].format(pid=pr["id"], plan=pr["plan"]["summary"]), hosts=[pr["host"]],
-               needs_approval=True, runbook_id=None)
+        Action(
+            action=t["action_buy"].format(pid=pr["id"], plan=pr["plan"]["summary"]),
+            hosts=[pr["host"]],
+            needs_approval=True,
+            runbook_id=None,
+        )
         for pr in requests
     ]
     risk = t["risk_critical"] if counts["critical"] else t["risk_low"]

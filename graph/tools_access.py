@@ -29,8 +29,9 @@ def connection_from_env() -> Connection:
     url = os.environ.get("OPSWD_MCP_URL")
     if url:
         token = os.environ.get("OPSWD_MCP_TOKEN", "")
-        return StreamableHttpConnection(transport="streamable_http", url=url,
-                                        headers={"Authorization": f"Bearer {token}"} if token else None)
+        return StreamableHttpConnection(
+            transport="streamable_http", url=url, headers={"Authorization": f"Bearer {token}"} if token else None
+        )
     env = {k: v for k, v in os.environ.items() if k.startswith(("OPSWD_", "PYTHON", "PATH", "HOME", "HF_"))}
     return StdioConnection(transport="stdio", command=sys.executable, args=["-m", "tools_server"], env=env)
 

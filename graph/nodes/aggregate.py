@@ -14,6 +14,6 @@ from graph.state import IncidentState
 async def aggregate(state: IncidentState, runtime: Runtime[IncidentContext]) -> dict[str, Any]:
     """Build the digest from the per-host outcomes."""
     ctx = runtime.context or IncidentContext()
-    outcomes = dict(state.get("host_results") or {})
+    outcomes: dict[str, Any] = dict(state.get("host_results") or {})
     digest = build_digest(outcomes, max_groups=ctx.digest_groups, hosts_per_group=ctx.digest_hosts_per_group)
     return {"digest": digest}

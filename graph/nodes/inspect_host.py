@@ -21,10 +21,10 @@ def _used_percent(report: dict[str, Any]) -> float | None:
     total, available = meminfo.get("total_bytes"), meminfo.get("available_bytes")
     if not total or available is None:
         return None
-    return round(100.0 * (total - available) / total, 1)
+    return round(100.0 * (float(total) - float(available)) / float(total), 1)
 
 
-async def inspect_host(task: InspectTask) -> dict[str, Any]:
+async def inspect_host(task: InspectTask) -> dict[str, Any]:  # the Send payload, not the graph state
     """Inspect one host and return its outcome keyed by host name."""
     host = task["host"]
     sections = sorted({_SECTIONS[c] for c in task["checks"] if c in _SECTIONS}) or ["system"]
@@ -32,8 +32,14 @@ async def inspect_host(task: InspectTask) -> dict[str, Any]:
     try:
         report = await tools.call("ssh_inspect_host", {"host": host, "sections": sections})
     except ToolCallFailed as exc:
-        outcome: HostOutcome = {"host": host, "status": "error", "reason": str(exc), "findings": [],
-                                "memory_used_percent": None, "duration_ms": 0}
+        outcome: HostOutcome = {
+            "host": host,
+            "status": "error",
+            "reason": str(exc),
+            "findings": [],
+            "memory_used_percent": None,
+            "duration_ms": 0,
+        }
         return {"host_results": {host: outcome}}
     outcome = {
         "host": host,

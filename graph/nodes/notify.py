@@ -18,7 +18,7 @@ from graph.tools_access import get_tools
 
 def message_body(state: IncidentState) -> str:
     """The report's Markdown followed by the purchase requests' outcomes."""
-    body = (state.get("report") or {}).get("markdown", "")
+    body = str((state.get("report") or {}).get("markdown", ""))
     for pr in state.get("purchase_requests") or []:
         body += f"\n- {pr['id']} `{pr['host']}`: {pr['status']} — {pr['plan']['summary']}"
     return body
@@ -34,8 +34,12 @@ async def notify(state: IncidentState, runtime: Runtime[IncidentContext]) -> dic
     for channel in ctx.notify_channels:
         key = f"{scope['incident_id']}:report:{channel}"
         args = {
-            "idempotency_key": key, "channel": channel, "title": f"[{scope['severity']}] {scope['reason']}"[:200],
-            "body_markdown": message_body(state), "severity": scope["severity"], "incident_id": scope["incident_id"],
+            "idempotency_key": key,
+            "channel": channel,
+            "title": f"[{scope['severity']}] {scope['reason']}"[:200],
+            "body_markdown": message_body(state),
+            "severity": scope["severity"],
+            "incident_id": scope["incident_id"],
             "lang": state["request"].get("lang") or ctx.lang,
         }
         try:

@@ -25,25 +25,31 @@ async def plan_upgrades(state: IncidentState, runtime: Runtime[IncidentContext])
     """Ask the planner for every host with a memory.used_percent finding; keep add/replace plans as drafts."""
     ctx = runtime.context or IncidentContext()
     outcomes = state.get("host_results") or {}
-    pressured = sorted(h for h, o in outcomes.items() if any(f["metric"] == "memory.used_percent" for f in o["findings"]))
+    pressured = sorted(
+        h for h, o in outcomes.items() if any(f["metric"] == "memory.used_percent" for f in o["findings"])
+    )
     tools = await get_tools()
     incident_id = state["scope"]["incident_id"]
     drafts: list[dict[str, Any]] = []
     errors: list[str] = []
     for host in pressured:
         try:
-            result = await tools.call("hardware_plan_upgrade", {"host": host, "target_used_percent": ctx.target_used_percent})
+            result = await tools.call(
+                "hardware_plan_upgrade", {"host": host, "target_used_percent": ctx.target_used_percent}
+            )
         except ToolCallFailed as exc:
             errors.append(f"upgrade plan for {host}: {exc}")
             continue
         plan = result.get("plan")
         if plan is None or plan["action"] not in ("add", "replace"):
             continue
-        drafts.append({
-            "id": purchase_request_id(incident_id, host),
-            "host": host,
-            "memory_used_percent": result.get("memory_used_percent"),
-            "plan": plan,
-            "status": "draft",
-        })
+        drafts.append(
+            {
+                "id": purchase_request_id(incident_id, host),
+                "host": host,
+                "memory_used_percent": result.get("memory_used_percent"),
+                "plan": plan,
+                "status": "draft",
+            }
+        )
     return {"purchase_requests": drafts, "errors": errors}

@@ -36,6 +36,9 @@ async def query_metrics(state: IncidentState) -> dict[str, Any]:
         by_ip = {h["address"]: h["name"] for h in listed["hosts"]}
         flagged = {by_ip[a["ip"]] for a in abnormal if a["ip"] in by_ip}
         hosts = [h for h in scope["hosts"] if h in flagged]
-        update["scope"] = {**scope, "hosts": hosts,
-                           "reason": scope["reason"] + f"; {len(hosts)} over threshold in the metrics store"}
+        update["scope"] = {
+            **scope,
+            "hosts": hosts,
+            "reason": scope["reason"] + f"; {len(hosts)} over threshold in the metrics store",
+        }
     return update

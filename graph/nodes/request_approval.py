@@ -19,6 +19,11 @@ from graph.tools_access import get_tools
 MAX_EDIT_ROUNDS = 5
 
 
+def _evidence(state: IncidentState, host: str) -> list[dict[str, Any]]:
+    outcome = (state.get("host_results") or {}).get(host)
+    return list(outcome["findings"][:5]) if outcome else []
+
+
 def _description(pr: dict[str, Any], state: IncidentState, problem: str | None) -> str:
     plan = pr["plan"]
     lines = [
@@ -31,8 +36,10 @@ def _description(pr: dict[str, Any], state: IncidentState, problem: str | None) 
         *(f"- {'✅' if c['passed'] else '❌'} {c['name']}: {c['detail']}" for c in plan.get("checks", [])),
         "",
         "**Evidence:**",
-        *(f"- {f['summary']} ({f['id']})" for f in (state.get("host_results") or {}).get(pr["host"], {}).get(
-            "findings", [])[:5]),
+        *(
+            f"- {f['summary']} ({f['id']})"
+            for f in (state.get("host_results") or {}).get(pr["host"], {}).get("findings", [])[:5]
+        ),
     ]
     if problem:
         lines += ["", f"**The edited plan was refused:** {problem}"]
@@ -42,7 +49,10 @@ def _description(pr: dict[str, Any], state: IncidentState, problem: str | None) 
 def approval_request(pr: dict[str, Any], state: IncidentState, problem: str | None = None) -> dict[str, Any]:
     """The HumanInterrupt payload for one purchase request."""
     return {
-        "action_request": {"action": "purchase_request", "args": {"id": pr["id"], "host": pr["host"], "plan": pr["plan"]}},
+        "action_request": {
+            "action": "purchase_request",
+            "args": {"id": pr["id"], "host": pr["host"], "plan": pr["plan"]},
+        },
         "config": {"allow_accept": True, "allow_edit": True, "allow_respond": True, "allow_ignore": True},
         "description": _description(pr, state, problem),
     }
@@ -75,7 +85,8 @@ async def request_approval(state: IncidentState) -> dict[str, Any]:
                     continue
                 try:
                     checked = await (await get_tools()).call(
-                        "hardware_plan_upgrade", {"host": pr["host"], "edited_plan": plan})
+                        "hardware_plan_upgrade", {"host": pr["host"], "edited_plan": plan}
+                    )
                 except ToolCallFailed as exc:
                     problem = str(exc)
                     continue
@@ -93,7 +104,11 @@ async def request_approval(state: IncidentState) -> dict[str, Any]:
                 pr = {**pr, "status": "rejected", "comment": json.dumps(reason, ensure_ascii=False)[:500]}
             break
         else:
-            pr = {**pr, "status": "needs_changes", "comment": f"no valid edit after {MAX_EDIT_ROUNDS} rounds: {problem}"}
+            pr = {
+                **pr,
+                "status": "needs_changes",
+                "comment": f"no valid edit after {MAX_EDIT_ROUNDS} rounds: {problem}",
+            }
         approver = answer.get("approver") if isinstance(answer, dict) else None
         decided.append({"id": pr["id"], "host": pr["host"], "status": pr["status"], "approver": approver})
         updated.append(pr)

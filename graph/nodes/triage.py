@@ -64,8 +64,12 @@ async def triage(state: IncidentState, runtime: Runtime[IncidentContext]) -> dic
         alerts = request.get("alerts") or []
         keys = [k for a in alerts for k in _alert_host_keys(a)]
         hosts = resolve_hosts(keys, inventory)
-        text = " ".join(str((a.get("labels") or {}).get("alertname", "")) + " " +
-                        str((a.get("annotations") or {}).get("summary", "")) for a in alerts)
+        text = " ".join(
+            str((a.get("labels") or {}).get("alertname", ""))
+            + " "
+            + str((a.get("annotations") or {}).get("summary", ""))
+            for a in alerts
+        )
         checks = checks_for_text(text)
         levels = [_SEVERITIES.get(str((a.get("labels") or {}).get("severity", "")).lower(), "warning") for a in alerts]
         severity: Severity = "critical" if "critical" in levels else "warning"
@@ -84,6 +88,12 @@ async def triage(state: IncidentState, runtime: Runtime[IncidentContext]) -> dic
         reason = f"operator request: {(request.get('question') or 'inspect')[:200]}"
     thread_id = str((get_config().get("configurable") or {}).get("thread_id") or "")
     incident_id = request.get("incident_id") or thread_id or "incident-" + uuid.uuid4().hex[:12]
-    scope: Scope = {"incident_id": incident_id, "hosts": hosts[: ctx.max_hosts], "checks": checks, "severity": severity, "window": window,
-                    "reason": reason}
+    scope: Scope = {
+        "incident_id": incident_id,
+        "hosts": hosts[: ctx.max_hosts],
+        "checks": checks,
+        "severity": severity,
+        "window": window,
+        "reason": reason,
+    }
     return {"scope": scope}

@@ -26,13 +26,21 @@ from graph.state import IncidentState
 
 def _messages(state: IncidentState, lang: str) -> list[SystemMessage | HumanMessage]:
     scope = state["scope"]
-    plans = [{"id": p["id"], "host": p["host"], "plan": p["plan"]["summary"]} for p in state.get("purchase_requests") or []]
-    runbooks = [{"id": r["id"], "title": r["title"], "section": str(r.get("section", ""))[:400]}
-                for r in state.get("runbooks") or []]
+    plans = [
+        {"id": p["id"], "host": p["host"], "plan": p["plan"]["summary"]} for p in state.get("purchase_requests") or []
+    ]
+    runbooks = [
+        {"id": r["id"], "title": r["title"], "section": str(r.get("section", ""))[:400]}
+        for r in state.get("runbooks") or []
+    ]
     user = render(
-        "report_user", lang, incident_id=scope["incident_id"], reason=scope["reason"],
+        "report_user",
+        lang,
+        incident_id=scope["incident_id"],
+        reason=scope["reason"],
         digest=json.dumps(state.get("digest"), ensure_ascii=False),
-        runbooks=json.dumps(runbooks, ensure_ascii=False), plans=json.dumps(plans, ensure_ascii=False),
+        runbooks=json.dumps(runbooks, ensure_ascii=False),
+        plans=json.dumps(plans, ensure_ascii=False),
         notes="; ".join(state.get("errors") or []) or "none",
     )
     return [SystemMessage(render("report_system", lang)), HumanMessage(user)]
