@@ -24,6 +24,11 @@ def _evidence(state: IncidentState, host: str) -> list[dict[str, Any]]:
     return list(outcome["findings"][:5]) if outcome else []
 
 
+def _evidence(state: IncidentState, host: str) -> list[dict[str, Any]]:
+    outcome = (state.get("host_results") or {}).get(host)
+    return list(outcome["findings"][:5]) if outcome else []
+
+
 def _description(pr: dict[str, Any], state: IncidentState, problem: str | None) -> str:
     plan = pr["plan"]
     lines = [
@@ -36,10 +41,7 @@ def _description(pr: dict[str, Any], state: IncidentState, problem: str | None) 
         *(f"- {'✅' if c['passed'] else '❌'} {c['name']}: {c['detail']}" for c in plan.get("checks", [])),
         "",
         "**Evidence:**",
-        *(
-            f"- {f['summary']} ({f['id']})"
-            for f in (state.get("host_results") or {}).get(pr["host"], {}).get("findings", [])[:5]
-        ),
+        *(f"- {f['summary']} ({f['id']})" for f in _evidence(state, pr["host"])),
     ]
     if problem:
         lines += ["", f"**The edited plan was refused:** {problem}"]
