@@ -24,11 +24,6 @@ def _evidence(state: IncidentState, host: str) -> list[dict[str, Any]]:
     return list(outcome["findings"][:5]) if outcome else []
 
 
-def _evidence(state: IncidentState, host: str) -> list[dict[str, Any]]:
-    outcome = (state.get("host_results") or {}).get(host)
-    return list(outcome["findings"][:5]) if outcome else []
-
-
 def _description(pr: dict[str, Any], state: IncidentState, problem: str | None) -> str:
     plan = pr["plan"]
     lines = [
