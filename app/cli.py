@@ -49,7 +49,7 @@ def _tools_serve(args: argparse.Namespace) -> int:
 def _demo(args: argparse.Namespace) -> int:
     from app.demo import run_demo
 
-    return asyncio.run(run_demo(hosts=args.hosts, scenario=args.scenario, out=args.out))
+    return asyncio.run(run_demo(hosts=args.hosts, scenario=args.scenario, out=args.out, assume_yes=args.yes))
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -78,7 +78,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="start a simulated fleet and inspect all of it through the MCP server")
     demo.add_argument("--hosts", type=int, default=20)
     demo.add_argument("--scenario", default="demo", help="built-in scenario name or a scenario YAML file")
-    demo.add_argument("--out", type=Path, help="keep the fleet's inventory, keys and known_hosts here")
+    demo.add_argument("--out", type=Path, help="keep the fleet's inventory, keys, databases and outbox here")
+    demo.add_argument("--yes", action="store_true", help="accept every approval (unattended)")
     demo.set_defaults(func=_demo)
     return p
 
