@@ -65,8 +65,9 @@ def demo_environment(out_dir: Path) -> dict[str, str]:
 def _ask(question: dict[str, Any], assume_yes: bool) -> dict[str, Any]:
     """Put one approval to the operator; returns the Agent Inbox answer."""
     print("\n" + question["description"] + "\n", flush=True)
-    if assume_yes:
-        print("--yes: accepting", flush=True)
+    if assume_yes or not sys.stdin.isatty():
+        why = "--yes" if assume_yes else "no terminal to ask on (use --yes to say so)"
+        print(f"{why}: accepting", flush=True)
         return {"type": "accept", "approver": "demo --yes"}
     while True:
         reply = input("accept / reject / edit FILE > ").strip()
