@@ -34,5 +34,11 @@ typecheck: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/inspect_fleet.py
 
+# langgraph dev (offline, 127.0.0.1:$(STUDIO_PORT)) on a simulated 20-host fleet with seeded metrics; Ctrl-C stops all.
+STUDIO_PORT ?= 2025
+.PHONY: studio
+studio: $(STAMP)
+	BIN=$(BIN) STUDIO_PORT=$(STUDIO_PORT) scripts/studio.sh
+
 clean:
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache

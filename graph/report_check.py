@@ -14,6 +14,7 @@ from graph.report_model import ReportModel
 _NUMBER = re.compile(r"(?<![\w.])\d+(?:\.\d+)?(?![\w.])")
 # Numbers any prose may use without them being facts: counts of list items, percent 100, etc.
 _HARMLESS = {"0", "1", "2", "3", "100"}
+_HOST_LIKE = re.compile(r"\b[a-z][a-z0-9-]*-\d+\b")
 
 
 def check_report(report: ReportModel, digest: dict, plans_text: str = "") -> tuple[ReportModel, list[str]]:  # type: ignore[type-arg]
@@ -42,8 +43,9 @@ def check_report(report: ReportModel, digest: dict, plans_text: str = "") -> tup
             *(a.action for a in report.actions),
         ]
     )
-    for number in sorted(set(_NUMBER.findall(prose)) - numbers - _HARMLESS):
+    # The digits of a host name ("node-02") are no number: host names are checked apart.
+    for number in sorted(set(_NUMBER.findall(_HOST_LIKE.sub(" ", prose))) - numbers - _HARMLESS):
         problems.append(f"number {number} does not appear in the findings: unverified")
-    for name in sorted(set(re.findall(r"\b[a-z][a-z0-9-]*-\d+\b", prose)) - hosts):
+    for name in sorted(set(_HOST_LIKE.findall(prose)) - hosts):
         problems.append(f"host-like name {name!r} is not in the findings: unverified")
     return report.model_copy(update={"hypotheses": hypotheses}), problems

@@ -25,8 +25,11 @@ async def plan_upgrades(state: IncidentState, runtime: Runtime[IncidentContext])
     """Ask the planner for every host with a memory.used_percent finding; keep add/replace plans as drafts."""
     ctx = runtime.context or IncidentContext()
     outcomes = state.get("host_results") or {}
+    in_scope = set(state["scope"]["hosts"])  # not the hosts of an earlier run on this thread
     pressured = sorted(
-        h for h, o in outcomes.items() if any(f["metric"] == "memory.used_percent" for f in o["findings"])
+        h
+        for h, o in outcomes.items()
+        if h in in_scope and any(f["metric"] == "memory.used_percent" for f in o["findings"])
     )
     tools = await get_tools()
     incident_id = state["scope"]["incident_id"]
