@@ -15,9 +15,7 @@ from knowledge.settings import KnowledgeSettings
 def _settings(index: Path | None) -> KnowledgeSettings:
     from tools_server.settings import Settings
 
-    # Settings nests KnowledgeSettings as `knowledge` (OPSWD_KNOWLEDGE__...); defaults until it does.
-    nested = getattr(Settings(), "knowledge", None)
-    cfg = nested if isinstance(nested, KnowledgeSettings) else KnowledgeSettings()
+    cfg = Settings().knowledge
     return cfg.model_copy(update={"index_path": index}) if index else cfg
 
 

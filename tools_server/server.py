@@ -52,6 +52,7 @@ from tools_server.tools_fleet import (
     metrics_collect,
     services_check,
 )
+from tools_server.tools_knowledge import KnowledgeSearchInput, KnowledgeSearchResult, knowledge_search
 from tools_server.tools_notify import NotifySendInput, NotifySendResult, notify_send
 
 log = logging.getLogger(__name__)
@@ -76,6 +77,7 @@ class ToolName(StrEnum):
     SERVICES_CHECK = "services_check"
     HARDWARE_PLAN_UPGRADE = "hardware_plan_upgrade"
     NOTIFY_SEND = "notify_send"
+    KNOWLEDGE_SEARCH = "knowledge_search"
 
 
 # Tools that write rows into the metrics store. They change nothing on any host (destructiveHint false),
@@ -287,6 +289,14 @@ def build_server(settings: Settings, ctx: ToolContext | None = None) -> tuple[Fa
             PlanUpgradeInput,
             PlanUpgradeResult,
             bind(hardware_plan_upgrade),
+        ),
+        (
+            ToolName.KNOWLEDGE_SEARCH,
+            "Search the team's runbooks (zh and en) for an alert, a finding or a question; returns runbook id, "
+            "title, language, the matching section and a score.",
+            KnowledgeSearchInput,
+            KnowledgeSearchResult,
+            lambda args: knowledge_search(args, settings.knowledge),  # type: ignore[arg-type]
         ),
         (
             ToolName.NOTIFY_SEND,

@@ -12,6 +12,7 @@ from pathlib import Path
 from pydantic import BaseModel, Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from knowledge.settings import KnowledgeSettings
 from tools_server.metrics.settings import MetricsSettings
 from tools_server.notify.settings import NotifySettings
 
@@ -84,6 +85,7 @@ class Settings(BaseSettings):
     thresholds: Thresholds = Thresholds()
     metrics: MetricsSettings = MetricsSettings()
     notify: NotifySettings = NotifySettings()
+    knowledge: KnowledgeSettings = KnowledgeSettings()
     log_roots: list[str] = Field(["/var/log"], description="Only files under these roots can be tailed")
     mcp_host: str = "127.0.0.1"
     mcp_port: int = 8765

@@ -38,6 +38,8 @@ def summarise(result: BaseModel) -> str:
             f"{result.hostname}: CPU {result.cpu_percent:.0f}%, load {result.load1:.2f}, "
             f"{len(result.findings)} findings"
         )
+    if hasattr(result, "summary") and callable(result.summary):
+        return str(result.summary())
     return _fleet_summary(result) or _metrics_summary(result) or type(result).__name__
 
 

@@ -14,9 +14,17 @@ from graph.routing import route_after_query_metrics, route_after_write_report
 
 
 def _finding(host: str, metric: str, severity: str, value: float, i: int = 0) -> dict[str, Any]:
-    return {"id": f"F-{host}-{metric}-{i}", "host": host, "component": metric.split(".")[0], "severity": severity,
-            "metric": metric, "value": value, "summary": f"{metric} {value} on {host}",
-            "evidence": "x" * 400, "subject": None}
+    return {
+        "id": f"F-{host}-{metric}-{i}",
+        "host": host,
+        "component": metric.split(".")[0],
+        "severity": severity,
+        "metric": metric,
+        "value": value,
+        "summary": f"{metric} {value} on {host}",
+        "evidence": "x" * 400,
+        "subject": None,
+    }
 
 
 def _outcomes(n: int) -> dict[str, dict[str, Any]]:
@@ -25,8 +33,14 @@ def _outcomes(n: int) -> dict[str, dict[str, Any]]:
         host = f"node-{i:03d}"
         findings = [_finding(host, "memory.used_percent", "critical", 90 + i % 10)]
         findings += [_finding(host, f"disk.used_percent{i % 40}", "warning", 80 + i % 15, j) for j in range(3)]
-        out[host] = {"host": host, "status": "ok" if i % 50 else "unreachable", "reason": None,
-                     "findings": findings, "memory_used_percent": 90.0, "duration_ms": 10}
+        out[host] = {
+            "host": host,
+            "status": "ok" if i % 50 else "unreachable",
+            "reason": None,
+            "findings": findings,
+            "memory_used_percent": 90.0,
+            "duration_ms": 10,
+        }
     return out
 
 
@@ -46,8 +60,10 @@ def test_check_report_drops_unknown_ids_and_flags_invented_facts() -> None:
     real_id = digest["groups"][0]["findings"][0]["id"]
     report = ReportModel(
         summary="node-000 memory at 91 and node-777 at 42.5",
-        hypotheses=[Hypothesis(title="leak", explanation="", finding_ids=[real_id, "F-made-up"]),
-                    Hypothesis(title="ghost", explanation="", finding_ids=["F-nope"])],
+        hypotheses=[
+            Hypothesis(title="leak", explanation="", finding_ids=[real_id, "F-made-up"]),
+            Hypothesis(title="ghost", explanation="", finding_ids=["F-nope"]),
+        ],
         actions=[Action(action="restart", hosts=["node-000", "node-777"])],
         risk="",
     )
@@ -72,8 +88,14 @@ def test_template_report_in_both_languages() -> None:
 
 
 def test_routers() -> None:
-    scope = {"incident_id": "i", "hosts": ["a", "b"], "checks": ["memory"], "severity": "warning", "window": "1h",
-             "reason": ""}
+    scope = {
+        "incident_id": "i",
+        "hosts": ["a", "b"],
+        "checks": ["memory"],
+        "severity": "warning",
+        "window": "1h",
+        "reason": "",
+    }
     sends = route_after_query_metrics({"request": {}, "scope": scope})  # type: ignore[typeddict-item]
     assert isinstance(sends, list) and all(isinstance(s, Send) and s.node == "inspect_host" for s in sends)
     assert [s.arg["host"] for s in sends] == ["a", "b"]
