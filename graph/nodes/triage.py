@@ -1,4 +1,4 @@
-"""triage: normalise the request into a scope (hosts, checks, severity, window); deterministic for alerts and schedules."""
+"""triage: normalise the request into a scope (hosts, checks, severity, window); deterministic for alerts."""
 
 from __future__ import annotations
 
