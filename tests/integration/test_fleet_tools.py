@@ -75,18 +75,22 @@ async def test_collect_writes_a_row_per_host_with_statuses(demo_fleet: FleetInfo
         await ctx.aclose()
 
 
-def _closed_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+def _reserved_closed_port(address: str) -> socket.socket:
+    """A port bound on `address` but not listening: connecting is refused, and nobody else can take it meanwhile."""
+    s = socket.socket()
+    s.bind((address, 0))
+    return s
 
 
 async def test_services_check_up_down_and_lost(demo_fleet: FleetInfo, backend: Backend, tmp_path: Path) -> None:
     healthy, unreachable = demo_fleet.healthy_host(), demo_fleet.host_with("unreachable")
     data = yaml.safe_load(demo_fleet.inventory.read_text())
+    reserved = None
     for host in data["hosts"]:
         if host["name"] == healthy:
-            host["services"].append({"name": "billing", "port": _closed_port(), "process": "billing-daemon"})
+            reserved = _reserved_closed_port(host["address"])
+            port = reserved.getsockname()[1]
+            host["services"].append({"name": "billing", "port": port, "process": "billing-daemon"})
     inventory = tmp_path / "inventory.yaml"
     inventory.write_text(yaml.safe_dump(data))
     ctx = _ctx(demo_fleet, backend.url, inventory)
@@ -108,6 +112,8 @@ async def test_services_check_up_down_and_lost(demo_fleet: FleetInfo, backend: B
         assert any(r.service_name == "billing" and r.batch_id == result.batch_id for r in history.rows)
     finally:
         await ctx.aclose()
+        if reserved is not None:
+            reserved.close()
 
 
 async def test_plan_upgrade_for_a_pressured_host_and_edit_validation(demo_fleet: FleetInfo, tmp_path: Path) -> None:
