@@ -29,33 +29,17 @@ from checkpoints import (
 from checkpoints.server import make_checkpointer
 from checkpoints.settings import PostgresTarget, SqliteTarget
 from tests.conftest import REPO_ROOT
+from tests.integration.graph_env import fresh_postgres_database
 from tests.support.tiny_graph import READY_LINE, build_graph, thread_config
 
-PG_ADMIN_URL = os.environ.get("OPSWD_TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 FINAL = {"x": 4, "y": 40, "answer": "yes"}
-
-
-async def _admin() -> psycopg.AsyncConnection[tuple[object, ...]]:
-    try:
-        return await psycopg.AsyncConnection.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError as exc:
-        msg = f"Postgres not reachable at {PG_ADMIN_URL} ({exc}); start it with pg_ctlcluster 15 main start"
-        if os.environ.get("CI"):
-            pytest.fail(msg)
-        pytest.skip(msg)
 
 
 @pytest_asyncio.fixture
 async def pg_url() -> AsyncIterator[str]:
     """The URL of a new, empty Postgres database, dropped after the test."""
-    name = f"opswd_ckpt_{uuid.uuid4().hex[:12]}"
-    admin = await _admin()
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+    async with fresh_postgres_database("opswd_ckpt") as url:
+        yield url
 
 
 @pytest.fixture(params=["postgres", "sqlite"])
