@@ -13,6 +13,7 @@ from app.incident_cmd import add_incident_parsers
 from app.knowledge_cmd import add_knowledge_parser
 from app.metrics_cmd import add_metrics_parser
 from app.plan_upgrade_cmd import add_plan_upgrade_parser
+from app.serve_cmd import add_serve_parser
 from tools_server.parsers import PARSERS, ParseError, parse
 
 
@@ -76,6 +77,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_collect_parsers(sub)
     add_incident_parsers(sub)
     add_knowledge_parser(sub)
+    add_serve_parser(sub)
 
     demo = sub.add_parser("demo", help="start a simulated fleet and inspect all of it through the MCP server")
     demo.add_argument("--hosts", type=int, default=20)

@@ -1,0 +1,1 @@
+"""The HTTP service: Alertmanager webhooks into a durable Postgres inbox, storm folding, incidents and approvals."""
