@@ -8,191 +8,32 @@ langgraph.json names; it is stopped with its process group (and its stdio tools 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-import uuid
-from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import psycopg
 import pytest
 import pytest_asyncio
 from langgraph_sdk import get_client
 
-from app.metrics_cmd import seed_store
-from tests.conftest import REPO_ROOT
-
 from .conftest import FleetInfo
+from .langgraph_dev_env import SDK_TIMEOUT_S, DevServer, langgraph_binary, start_dev_server
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
-
-LANGGRAPH = Path(sys.executable).parent / "langgraph"
-PG_ADMIN_URL = os.environ.get("OPSWD_TEST_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
-OFFLINE = {"LANGGRAPH_CLI_NO_ANALYTICS": "1", "LANGGRAPH_NO_VERSION_CHECK": "true", "LANGSMITH_TRACING": "false"}
-# Settings of the caller's shell that would send the run elsewhere: a remote MCP server, a real LLM, LangSmith.
-_FOREIGN = ("OPSWD_MCP_URL", "OPSWD_MCP_TOKEN", "OPSWD_LLM_BASE_URL", "OPSWD_LLM_API_KEY", "OPSWD_LLM_API_KEY_FILE")
-# Bounded well under the test's 120 s: start-up, both runs, and a stop that escalates to SIGKILL after 10 s.
-START_TIMEOUT_S = 40.0
-SDK_TIMEOUT_S = 60.0
-
-
-def _skip_or_fail(msg: str) -> None:
-    if os.environ.get("CI"):
-        pytest.fail(msg)
-    pytest.skip(msg)
-
-
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextlib.asynccontextmanager
-async def _checkpoint_store(tmp: Path) -> AsyncIterator[str]:
-    """A fresh Postgres database (dropped afterwards); SQLite in `tmp` when Postgres is down, outside CI."""
-    try:
-        admin = await psycopg.AsyncConnection.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError as exc:
-        if os.environ.get("CI"):
-            pytest.fail(f"Postgres not reachable at {PG_ADMIN_URL}: {exc}")
-        print(f"Postgres not reachable ({exc}); checkpoints in SQLite instead", file=sys.stderr)
-        yield f"sqlite:///{tmp / 'checkpoints.db'}"
-        return
-    name = f"opswd_lgdev_{uuid.uuid4().hex[:12]}"
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
-
-
-def _descendants(pid: int) -> list[int]:
-    """Every live descendant of `pid` (from /proc): the stdio tools server runs in a session of its own."""
-    children: dict[int, list[int]] = {}
-    for stat in Path("/proc").glob("[0-9]*/stat"):
-        with contextlib.suppress(OSError, ValueError, IndexError):
-            fields = stat.read_text().rsplit(")", 1)[1].split()
-            children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
-    found, todo = [], [pid]
-    while todo:
-        for child in children.get(todo.pop(), []):
-            found.append(child)
-            todo.append(child)
-    return found
-
-
-def _stop(proc: subprocess.Popen[bytes]) -> None:
-    """SIGTERM the server's process group, SIGKILL it after 10 s; then end any descendant left over."""
-    family = _descendants(proc.pid)
-    with contextlib.suppress(ProcessLookupError):
-        os.killpg(proc.pid, signal.SIGTERM)
-    try:
-        proc.wait(timeout=10)
-    except subprocess.TimeoutExpired:
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(proc.pid, signal.SIGKILL)
-        proc.wait(timeout=5)
-    deadline = time.monotonic() + 3  # a stdio server exits on stdin EOF; give it a moment first
-    while time.monotonic() < deadline and any(Path(f"/proc/{p}").exists() for p in family):
-        time.sleep(0.05)
-    for pid in family:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
-
-
-@dataclass
-class DevServer:
-    """A running `langgraph dev`: its URL, checkpoint store, outbox and log."""
-
-    url: str
-    checkpoint_url: str
-    outbox_file: Path
-    log: Path
-
-    def log_tail(self, chars: int = 4000) -> str:
-        """The end of the server's output, for failure messages."""
-        return self.log.read_text(errors="replace")[-chars:] if self.log.is_file() else "(no log)"
-
-
-def _server_env(fleet: FleetInfo, tmp: Path, checkpoint_url: str) -> dict[str, str]:
-    base = {k: v for k, v in os.environ.items() if k not in _FOREIGN and not k.startswith("LANGSMITH_")}
-    return {
-        **base,
-        **OFFLINE,
-        "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])),
-        "OPSWD_INVENTORY": str(fleet.inventory),
-        "OPSWD_SSH__KNOWN_HOSTS": str(fleet.known_hosts),
-        "OPSWD_SSH__CONNECT_TIMEOUT_S": "2",
-        "OPSWD_SSH__COMMAND_TIMEOUT_S": "15",
-        "OPSWD_METRICS__URL": f"sqlite:///{tmp / 'metrics.db'}",
-        "OPSWD_NOTIFY__OUTBOX_DB": str(tmp / "outbox.db"),
-        "OPSWD_NOTIFY__OUTBOX_FILE": str(tmp / "notifications.jsonl"),
-        "OPSWD_KNOWLEDGE__INDEX_PATH": str(tmp / "knowledge-index"),
-        "OPSWD_CHECKPOINTS__URL": checkpoint_url,
-    }
-
-
-async def _wait_ready(server: DevServer, proc: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + START_TIMEOUT_S
-    async with httpx.AsyncClient(timeout=2) as http:
-        while time.monotonic() < deadline:
-            if proc.poll() is not None:
-                pytest.fail(f"langgraph dev exited with {proc.returncode}:\n{server.log_tail()}")
-            with contextlib.suppress(httpx.HTTPError):
-                if (await http.get(f"{server.url}/ok")).status_code == 200:
-                    return
-            await asyncio.sleep(0.2)
-    pytest.fail(f"langgraph dev did not answer /ok within {START_TIMEOUT_S:g} s:\n{server.log_tail()}")
 
 
 @pytest.fixture(scope="module")
 def langgraph_bin() -> Path:
-    """The venv's `langgraph` CLI (skipped locally, failed in CI, when it is not installed)."""
-    if not LANGGRAPH.is_file():
-        _skip_or_fail(f"{LANGGRAPH} not found: install the test extras (langgraph-cli[inmem])")
-    return LANGGRAPH
+    return langgraph_binary()
 
 
 @pytest_asyncio.fixture(loop_scope="module")
 async def dev_server(langgraph_bin: Path, demo_fleet: FleetInfo, tmp_path: Path) -> AsyncIterator[DevServer]:
     """`langgraph dev` on a free port, pointed at the demo fleet; stopped (process group) afterwards."""
-    await seed_store(
-        store=f"sqlite:///{tmp_path / 'metrics.db'}", scenario="demo", hosts=20, days=1, interval_minutes=30
-    )
-    async with _checkpoint_store(tmp_path) as checkpoint_url:
-        port = _free_port()
-        server = DevServer(
-            f"http://127.0.0.1:{port}", checkpoint_url, tmp_path / "notifications.jsonl", tmp_path / "langgraph-dev.log"
-        )
-        command = [str(langgraph_bin), "dev", "--no-browser", "--no-reload", "--host", "127.0.0.1", "--port", str(port)]
-        with (
-            server.log.open("wb") as log,
-            _running(command, _server_env(demo_fleet, tmp_path, checkpoint_url), log) as proc,
-        ):
-            await _wait_ready(server, proc)
-            yield server
-
-
-@contextlib.contextmanager
-def _running(command: list[str], env: dict[str, str], log: Any) -> Iterator[subprocess.Popen[bytes]]:
-    proc = subprocess.Popen(
-        command, cwd=REPO_ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-    )
-    try:
-        yield proc
-    finally:
-        _stop(proc)
+    async with start_dev_server(langgraph_bin, demo_fleet, tmp_path) as server:
+        yield server
 
 
 async def _checkpoints_in_postgres(url: str, thread_id: str) -> int | None:
