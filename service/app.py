@@ -164,6 +164,7 @@ async def get_incident(request: Request, _identity: str) -> Response:
         "live": outcome_of(snapshot, incident["id"]),
         "findings": findings,
         "report": values.get("report"),
+        "purchase_requests": values.get("purchase_requests") or [],
         "token_usage": (values.get("llm") or {}).get("usage"),
         "next": snapshot.next,
     }
@@ -178,8 +179,10 @@ async def _waiting_approvals(svc: ServiceState) -> list[dict[str, Any]]:
             continue
         snapshot = await svc.driver.snapshot(str(incident["thread_id"]))
         requester = (snapshot.values.get("request") or {}).get("requested_by")
+        thread = str(incident["thread_id"])
         out += [
-            p.as_dict() for p in pending_in(str(incident["thread_id"]), snapshot.interrupts, incident["id"], requester)
+            p.as_dict()
+            for p in pending_in(thread, snapshot.interrupts, incident["id"], requester, snapshot.interrupt_ids)
         ]
     return out
 
@@ -215,7 +218,7 @@ async def answer_approval(request: Request, identity: str) -> Response:
     except ApprovalRefused as exc:
         return _error(403 if "cannot approve" in str(exc) or "authenticated as" in str(exc) else 400, str(exc))
     stored = await svc.inbox.add_answer(
-        approval_id, pending["incident_id"], pending["thread_id"], value, name, pending["requested_by"]
+        pending["answer_key"], pending["incident_id"], pending["thread_id"], value, name, pending["requested_by"]
     )
     if not stored:
         return _error(409, f"approval {approval_id} was already answered")

@@ -32,16 +32,28 @@ class PendingApproval:
     summary: str
     description: str
     requested_by: str | None
+    interrupt_id: str = ""
+
+    @property
+    def answer_key(self) -> str:
+        """Unique per question asked: the same purchase request asked again (an invalid edit, a follow-up run)
+        is a new interrupt and takes a new answer; the same question answered twice is a conflict."""
+        return f"{self.approval_id}/{self.interrupt_id}" if self.interrupt_id else self.approval_id
 
     def as_dict(self) -> dict[str, Any]:
         """JSON-ready form for the API and `approvals list --json`."""
-        return asdict(self)
+        return {**asdict(self), "answer_key": self.answer_key}
 
 
 def pending_in(
-    thread_id: str, interrupts: list[dict[str, Any]], incident_id: str | None, requested_by: str | None
+    thread_id: str,
+    interrupts: list[dict[str, Any]],
+    incident_id: str | None,
+    requested_by: str | None,
+    interrupt_ids: list[str] | None = None,
 ) -> list[PendingApproval]:
-    """The approvals a thread's pending interrupts ask for (HumanInterrupt values)."""
+    """The approvals a thread's pending interrupts ask for (HumanInterrupt values, with LangGraph's ids)."""
+    ids = list(interrupt_ids or [])
     out = []
     for index, value in enumerate(interrupts):
         request = value.get("action_request") or {}
@@ -56,6 +68,7 @@ def pending_in(
                 summary=str((args.get("plan") or {}).get("summary", "")),
                 description=str(value.get("description", "")),
                 requested_by=requested_by,
+                interrupt_id=ids[index] if index < len(ids) else "",
             )
         )
     return out

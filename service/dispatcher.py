@@ -54,7 +54,9 @@ def outcome_of(snapshot: ThreadSnapshot, incident_id: str) -> dict[str, Any]:
         "report_summary": report.get("summary"),
         "report_written_by": report.get("written_by"),
         "llm": values.get("llm"),
-        "pending_approvals": [p.as_dict() for p in pending_in("", snapshot.interrupts, incident_id, requester)],
+        "pending_approvals": [
+            p.as_dict() for p in pending_in("", snapshot.interrupts, incident_id, requester, snapshot.interrupt_ids)
+        ],
         "purchase_requests": [
             {"id": p.get("id"), "host": p.get("host"), "status": p.get("status")}
             for p in values.get("purchase_requests") or []
@@ -136,9 +138,13 @@ class Dispatcher:
         thread = claim.thread_id
         if claim.answer is not None:
             snapshot = await self.driver.snapshot(thread)
-            if snapshot.waiting:
+            key = claim.answer["approval_id"]
+            asked = {p.answer_key for p in pending_in(thread, snapshot.interrupts, None, None, snapshot.interrupt_ids)}
+            if key in asked:
                 snapshot = await self.driver.resume(thread, claim.answer["answer"])
-            await self.inbox.mark_answer_applied(claim.answer["approval_id"])
+            else:  # answered twice in a race, or the question is gone: record it, resume nothing
+                log.warning("incident %s: answer %s matches no pending question", claim.incident_id, key)
+            await self.inbox.mark_answer_applied(key)
             return snapshot
         if claim.redrive:
             snapshot = await self.driver.snapshot(thread)

@@ -25,6 +25,7 @@ class ThreadSnapshot:
     values: dict[str, Any] = field(default_factory=dict)
     interrupts: list[dict[str, Any]] = field(default_factory=list)
     next: list[str] = field(default_factory=list)
+    interrupt_ids: list[str] = field(default_factory=list)
 
     @property
     def exists(self) -> bool:
@@ -68,27 +69,30 @@ class InProcessDriver:
     def __init__(self, runner: Any) -> None:
         self.runner = runner
 
-    @staticmethod
-    def _snapshot(outcome: dict[str, Any]) -> ThreadSnapshot:
-        return ThreadSnapshot(dict(outcome["values"]), list(outcome["interrupts"]), list(outcome["next"]))
-
     async def start(self, thread_id: str, request: IncidentRequest, lang: str) -> ThreadSnapshot:
         """A new run with `request` (the graph's triage reads the alerts from it)."""
-        return self._snapshot(await self.runner.run(thread_id, request, lang=lang))
+        await self.runner.run(thread_id, request, lang=lang)
+        return await self.snapshot(thread_id)
 
     async def proceed(self, thread_id: str) -> ThreadSnapshot:
         """`astream(None)` from the last checkpoint."""
-        return self._snapshot(await self.runner.continue_run(thread_id))
+        await self.runner.continue_run(thread_id)
+        return await self.snapshot(thread_id)
 
     async def resume(self, thread_id: str, answer: dict[str, Any]) -> ThreadSnapshot:
         """`Command(resume=answer)`."""
         from langgraph.types import Command
 
-        return self._snapshot(await self.runner.resume(thread_id, Command(resume=answer)))
+        await self.runner.resume(thread_id, Command(resume=answer))
+        return await self.snapshot(thread_id)
 
     async def snapshot(self, thread_id: str) -> ThreadSnapshot:
-        """The checkpointed state."""
-        return self._snapshot(await self.runner.outcome(thread_id))
+        """The checkpointed state, with the ids LangGraph gave its pending interrupts."""
+        state = await self.runner.app.aget_state({"configurable": {"thread_id": thread_id}})
+        interrupts = list(state.interrupts)
+        return ThreadSnapshot(
+            dict(state.values or {}), [i.value for i in interrupts], list(state.next), [str(i.id) for i in interrupts]
+        )
 
 
 def open_in_process_driver() -> AbstractAsyncContextManager[Any]:
@@ -117,11 +121,13 @@ class SdkDriver:
                 return ThreadSnapshot()
             raise
         values = state.get("values")
-        interrupts = [i.get("value") for t in state.get("tasks") or [] for i in t.get("interrupts") or []]
+        pending = [i for t in state.get("tasks") or [] for i in t.get("interrupts") or [] if isinstance(i, dict)]
+        pending = [i for i in pending if isinstance(i.get("value"), dict)]
         return ThreadSnapshot(
             values if isinstance(values, dict) else {},
-            [v for v in interrupts if isinstance(v, dict)],
+            [i["value"] for i in pending],
             list(state.get("next") or []),
+            [str(i.get("id") or "") for i in pending],
         )
 
     async def start(self, thread_id: str, request: IncidentRequest, lang: str) -> ThreadSnapshot:

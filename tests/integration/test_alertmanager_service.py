@@ -66,6 +66,21 @@ async def test_alert_to_approval_to_notification_then_resolved(
                 f"/approvals/{approval}", json={"decision": "accept", "approver": "alertmanager"}
             )
             assert refused.status_code == 403, refused.text
+            # An invalid edit is refused by the planner and asked again: the same purchase request, a new question.
+            plan = await _plan_of(svc, approval)
+            bad = {**plan, "modules_to_add": [{**plan["modules_to_add"][0], "count": plan["free_slots_before"] + 4}]}
+            edited = await svc.client.post(
+                f"/approvals/{approval}", json={"decision": "edit", "approver": "alice", "plan": bad}
+            )
+            assert edited.status_code == 202, edited.text
+            first_key = approvals[0]["answer_key"]
+
+            async def asked_again() -> dict[str, Any] | None:
+                pending = (await svc.client.get("/approvals")).json()["approvals"]
+                return next((p for p in pending if p["answer_key"] != first_key), None)
+
+            retry = await svc.wait_for("the refused edit to be asked again", asked_again)
+            assert retry["approval_id"] == approval and "The edited plan was refused" in retry["description"]
             accepted = await svc.client.post(f"/approvals/{approval}", json={"decision": "accept", "approver": "alice"})
             assert accepted.status_code == 202, accepted.text
             again = await svc.client.post(f"/approvals/{approval}", json={"decision": "accept", "approver": "bob"})
@@ -87,6 +102,13 @@ async def test_alert_to_approval_to_notification_then_resolved(
             await asyncio.sleep(1.0)  # another dispatcher pass must not send it again
     kinds = sorted("report" if ":report:" in k else "resolved" if ":resolved:" in k else k for k in _keys(genv))
     assert kinds == ["report", "resolved"], _keys(genv)
+
+
+async def _plan_of(svc: ServiceHandle, approval: str) -> dict[str, Any]:
+    """The planner's plan of a pending purchase request, as GET /incidents/{id} shows it for editing."""
+    detail = await svc.incident((await svc.incidents())[0]["id"])
+    plan: dict[str, Any] = next(p["plan"] for p in detail["purchase_requests"] if p["id"] == approval)
+    return plan
 
 
 async def _resolved(svc: ServiceHandle, incident_id: str) -> bool:
@@ -138,9 +160,7 @@ async def test_a_failed_answer_is_retried_and_a_rack_storm_folds(
             alerts = await svc.wait_for("the rack mate's alert to join the incident", two_alerts)
             assert {a["labels"]["alertname"] for a in alerts} == {"HostDiskFull", "NodeNetworkErrors"}
             assert len({a["groupKey"] for a in alerts}) == 2, "both alerts came in one Alertmanager group"
-            rows = await svc.wait_for(
-                "the runs to finish", lambda: _all_done(svc), timeout_s=90
-            )
+            rows = await svc.wait_for("the runs to finish", lambda: _all_done(svc), timeout_s=90)
             assert [r["id"] for r in rows] == [first["id"]], rows
     assert all(k.startswith(first["id"]) for k in _keys(genv)), _keys(genv)
 
