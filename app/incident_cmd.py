@@ -1,7 +1,8 @@
-"""`opswatchdog inspect` and `opswatchdog approvals`: run an incident to its approval, answer it later.
+"""`opswatchdog inspect`, `resume` and `approvals`: run an incident to its approval, continue it, answer it later.
 
 The thread lives in the checkpointer (SQLite by default, Postgres with OPSWD_CHECKPOINTS__URL), so the answer
-can come from another process, another day: `approvals answer THREAD accept|reject|edit FILE`.
+can come from another process, another day: `approvals answer THREAD accept|reject|edit FILE`; a run cut off
+mid-way (the process killed) goes on from its last checkpoint with `resume THREAD`.
 """
 
 from __future__ import annotations
@@ -63,6 +64,22 @@ async def _inspect(args: argparse.Namespace) -> int:
     return 0
 
 
+async def _resume(args: argparse.Namespace) -> int:
+    from app.incident_run import IncidentRunner, ThreadNotFound
+
+    async with IncidentRunner.open() as runner:
+        try:
+            outcome = await runner.continue_run(args.thread, print_progress)
+        except ThreadNotFound as exc:
+            print(f"opswatchdog resume: {exc}", file=sys.stderr)
+            return 2
+    if not outcome["continued"]:
+        state = "is waiting for an approval" if outcome["interrupts"] else "has finished"
+        print(f"thread {args.thread} {state}: nothing to continue", file=sys.stderr)
+    show_outcome(outcome, args.thread)
+    return 0
+
+
 async def _list(_: argparse.Namespace) -> int:
     from app.incident_run import IncidentRunner
 
@@ -108,7 +125,7 @@ async def _answer(args: argparse.Namespace) -> int:
 
 
 def add_incident_parsers(subparsers: Any) -> None:
-    """Register `inspect` and `approvals` on the opswatchdog subcommands."""
+    """Register `inspect`, `resume` and `approvals` on the opswatchdog subcommands."""
     p = subparsers.add_parser("inspect", help="run an incident over hosts; stops at an approval")
     p.add_argument("--hosts", nargs="*", help="host names (default: all, or the group/tag)")
     p.add_argument("--group")
@@ -119,6 +136,10 @@ def add_incident_parsers(subparsers: Any) -> None:
     p.add_argument("--lang", choices=["en", "zh"], default="en")
     p.add_argument("--thread", help="thread id (default: a new one)")
     p.set_defaults(func=lambda a: asyncio.run(_inspect(a)))
+
+    rp = subparsers.add_parser("resume", help="continue a thread cut off mid-run (killed) from its last checkpoint")
+    rp.add_argument("thread")
+    rp.set_defaults(func=lambda a: asyncio.run(_resume(a)))
 
     ap = subparsers.add_parser("approvals", help="pending approvals").add_subparsers(
         dest="approvals_command", required=True

@@ -2,7 +2,9 @@
 
 For each fleet size, simfleet (healthy, no services) runs in its own process, a fresh Postgres database holds the
 checkpoints and a scripted OpenAI-compatible server answers the report prompt. ONE MCP stdio session to the
-tools server is opened, one untimed pass warms simfleet's per-host output cache, then in the same run:
+tools server is opened, one untimed pass warms simfleet's per-host output cache and the tools server's runbook
+search (the first `knowledge_search` of a process loads the embedding model and, on a fresh index path, builds
+the index: a once-per-deployment cost, printed apart as "tools server cold start"), then in the same run:
 
   (a) direct: `ssh_inspect_host` for every host concurrently over that session;
   (b) graph: the incident graph compiled with the Postgres checkpointer (as IncidentRunner does), an operator
@@ -72,6 +74,7 @@ class Result:
     interrupted: bool = False
     graph_load: float = 0.0
     machinery: tuple[float, float] = (0.0, 0.0)
+    cold_start: float = 0.0
     notes: list[str] = field(default_factory=list)
 
 
@@ -215,6 +218,10 @@ async def _rounds(result: Result, tools: McpTools, fake: FakeOpenAI, checkpoint_
     # simfleet renders each command's output once per host and caches it: warm it up so the variant measured
     # first is not charged for the simulator's rendering.
     await _direct(tools, hosts)
+    if "knowledge_search" in tools.names():
+        started = time.perf_counter()
+        await tools.call("knowledge_search", {"query": "memory usage high", "k": 1})
+        result.cold_start = time.perf_counter() - started
     shared = _Tools(tools)
 
     async def provide() -> McpTools:
@@ -296,6 +303,7 @@ def _print(r: Result) -> None:
         f" {wall_c:.2f} s = {1000 * wall_c / r.hosts:.2f} ms/host wall, {1000 * cpu_c / r.hosts:.2f} ms/host CPU"
     )
     print(f"      LLM calls {r.llm_calls}; prompt tokens recorded in the state {r.state_prompt_tokens}")
+    print(f"      tools server cold start (first knowledge_search: model, index; untimed): {r.cold_start:.2f} s")
     for note in r.notes:
         print(f"      note: {note}")
 

@@ -1,6 +1,12 @@
 """Typed state of the incident graph: the request, its scope, per-host outcomes (merged by host), and results.
 
 The state is checkpointed: it holds findings and summaries, never raw command output, clients or secrets.
+
+A thread can run more than once (a follow-up run when late alerts join an incident, an operator asking again).
+Each run starts at `triage`, which clears what belongs to one run: `errors` and `host_results` (reducer keys,
+reset with `langgraph.types.Overwrite`, so within the run parallel `inspect_host` tasks still append and merge),
+`approvals` and `notifications`. The other keys are rewritten by their node in every run; `purchase_requests`
+keeps a human's final decision on the same request id (see plan_upgrades).
 """
 
 from __future__ import annotations
@@ -26,6 +32,9 @@ class IncidentRequest(TypedDict, total=False):
     window: str
     lang: Literal["zh", "en"]
     requested_by: str | None
+    # 0 for an incident's first request; a follow-up run on the same thread carries revision + 1, so its
+    # notification is not deduplicated against the earlier run's (the same request replayed still is).
+    revision: int
 
 
 class Scope(TypedDict):
@@ -79,6 +88,7 @@ class IncidentState(TypedDict):
     purchase_requests: NotRequired[list[dict[str, Any]]]
     report: NotRequired[dict[str, Any]]
     llm: NotRequired[dict[str, Any]]
+    triage_llm: NotRequired[dict[str, Any]]
     approvals: NotRequired[list[dict[str, Any]]]
     notifications: NotRequired[list[dict[str, Any]]]
     errors: NotRequired[Annotated[list[str], operator.add]]

@@ -177,7 +177,8 @@ def build_server(settings: Settings, ctx: ToolContext | None = None) -> tuple[Fa
     table = [
         (
             ToolName.HOSTS_LIST,
-            "List inventory hosts (optionally by group or tag).",
+            "List inventory hosts (optionally by group or tag): name, SSH address, and the IP the metrics store "
+            "and alert labels know each host by (metrics_ip).",
             HostsListInput,
             HostsListResult,
             bind(hosts_list),

@@ -45,6 +45,9 @@ class HostSummary(BaseModel):
 
     name: str
     address: str
+    metrics_ip: str | None = Field(
+        description="IP the metrics store and alert labels know the host by (None when only a host name is known)"
+    )
     port: int
     user: str
     groups: list[str]
@@ -100,6 +103,7 @@ async def hosts_list(ctx: ToolContext, args: HostsListInput) -> HostsListResult:
         HostSummary(
             name=h.name,
             address=h.address,
+            metrics_ip=h.metrics_ip,
             port=h.port,
             user=h.user,
             groups=h.groups,

@@ -14,7 +14,8 @@ from graph.state import IncidentState
 async def aggregate(state: IncidentState, runtime: Runtime[IncidentContext]) -> dict[str, Any]:
     """Build the digest from the per-host outcomes."""
     ctx = runtime.context or IncidentContext()
-    # host_results merges across runs of a thread: a later run on it must not report the hosts of an earlier one.
+    # Triage clears host_results at the start of each run; the scope filter still keeps a thread checkpointed
+    # before that (when results merged across runs) from reporting an earlier run's hosts.
     in_scope = set(state["scope"]["hosts"])
     outcomes: dict[str, Any] = {h: o for h, o in (state.get("host_results") or {}).items() if h in in_scope}
     digest = build_digest(outcomes, max_groups=ctx.digest_groups, hosts_per_group=ctx.digest_hosts_per_group)

@@ -40,7 +40,8 @@ async def inspect_host(task: InspectTask) -> dict[str, Any]:  # the Send payload
             "memory_used_percent": None,
             "duration_ms": 0,
         }
-        return {"host_results": {host: outcome}}
+        # Not a host problem but a failed call (unknown host, invalid output): the run's errors say so too.
+        return {"host_results": {host: outcome}, "errors": [f"inspect_host {host}: {exc}"[:500]]}
     outcome = {
         "host": host,
         "status": report["status"],

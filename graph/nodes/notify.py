@@ -1,7 +1,8 @@
 """notify: send the report (and the approval outcomes) through the MCP `notify_send` tool, once per channel.
 
-Each message carries an idempotency key derived from the incident, so a resumed or replayed node never sends
-twice: the tools server's outbox answers `duplicate` instead of sending again.
+Each message carries an idempotency key derived from the incident and the request's revision, so a resumed or
+replayed node never sends twice (the tools server's outbox answers `duplicate`), while a follow-up run of the
+incident with the next revision sends its own message.
 """
 
 from __future__ import annotations
@@ -14,6 +15,12 @@ from graph.context import IncidentContext
 from graph.mcp_client import ToolCallFailed
 from graph.state import IncidentState
 from graph.tools_access import get_tools
+
+
+def idempotency_key(incident_id: str, channel: str, revision: int = 0) -> str:
+    """`{incident}:report:{channel}` for an incident's first request, with `:r{revision}` for follow-up runs."""
+    key = f"{incident_id}:report:{channel}"
+    return f"{key}:r{revision}" if revision else key
 
 
 def message_body(state: IncidentState) -> str:
@@ -31,8 +38,9 @@ async def notify(state: IncidentState, runtime: Runtime[IncidentContext]) -> dic
     tools = await get_tools()
     sent: list[dict[str, Any]] = []
     errors: list[str] = []
+    revision = int(state["request"].get("revision") or 0)
     for channel in ctx.notify_channels:
-        key = f"{scope['incident_id']}:report:{channel}"
+        key = idempotency_key(scope["incident_id"], channel, revision)
         args = {
             "idempotency_key": key,
             "channel": channel,

@@ -1,6 +1,8 @@
 """plan_upgrades: a memory-upgrade plan for each memory-pressured host, each a purchase request draft.
 
-Purchase request ids are derived from the incident and the host, so a replayed node drafts the same ids.
+Purchase request ids are derived from the incident and the host, so a replayed node drafts the same ids. A
+follow-up run of the incident (late alerts) keeps a human's final answer (approved or rejected) to the same id
+from an earlier run instead of asking again; a draft or a "needs changes" answer is planned and asked anew.
 """
 
 from __future__ import annotations
@@ -14,6 +16,8 @@ from graph.context import IncidentContext
 from graph.mcp_client import ToolCallFailed
 from graph.state import IncidentState
 from graph.tools_access import get_tools
+
+_FINAL = ("approved", "rejected")
 
 
 def purchase_request_id(incident_id: str, host: str) -> str:
@@ -33,9 +37,14 @@ async def plan_upgrades(state: IncidentState, runtime: Runtime[IncidentContext])
     )
     tools = await get_tools()
     incident_id = state["scope"]["incident_id"]
+    decided = {p["id"]: p for p in state.get("purchase_requests") or [] if p["status"] in _FINAL}
     drafts: list[dict[str, Any]] = []
     errors: list[str] = []
     for host in pressured:
+        earlier = decided.get(purchase_request_id(incident_id, host))
+        if earlier is not None:
+            drafts.append(earlier)
+            continue
         try:
             result = await tools.call(
                 "hardware_plan_upgrade", {"host": host, "target_used_percent": ctx.target_used_percent}

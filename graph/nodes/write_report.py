@@ -23,6 +23,16 @@ from graph.report_model import ReportModel
 from graph.report_template import template_report
 from graph.state import IncidentState
 
+MAX_NOTES = 10
+
+
+def _notes(errors: list[str]) -> str:
+    # Parallel inspect_host tasks can each add one: keep the prompt bounded on a 500-host incident.
+    if not errors:
+        return "none"
+    shown = "; ".join(e[:300] for e in errors[:MAX_NOTES])
+    return shown + (f"; and {len(errors) - MAX_NOTES} more" if len(errors) > MAX_NOTES else "")
+
 
 def _messages(state: IncidentState, lang: str) -> list[SystemMessage | HumanMessage]:
     scope = state["scope"]
@@ -41,7 +51,7 @@ def _messages(state: IncidentState, lang: str) -> list[SystemMessage | HumanMess
         digest=json.dumps(state.get("digest"), ensure_ascii=False),
         runbooks=json.dumps(runbooks, ensure_ascii=False),
         plans=json.dumps(plans, ensure_ascii=False),
-        notes="; ".join(state.get("errors") or []) or "none",
+        notes=_notes(state.get("errors") or []),
     )
     return [SystemMessage(render("report_system", lang)), HumanMessage(user)]
 

@@ -121,8 +121,14 @@ async def test_operator_incident_without_llm_accept_notifies_once(genv: GraphEnv
         # covers that host alone, no purchase request, and notify's key is the incident's: not sent again.
         again = (await runner.run(thread, _operator([disk], "disk only")))["values"]
         assert again["digest"]["hosts_total"] == 1 and again["purchase_requests"] == []
+        assert set(again["host_results"]) == {disk} and again["approvals"] == []
         assert [(n["idempotency_key"], n["status"]) for n in again["notifications"]] == [(key, "duplicate")]
-    assert len(genv.outbox_lines()) == 1
+        assert len(genv.outbox_lines()) == 1
+
+        # A follow-up run of the incident (the next revision, as when late alerts join): it is sent.
+        follow_up = (await runner.run(thread, {**_operator([disk], "disk only"), "revision": 1}))["values"]
+        assert [(n["idempotency_key"], n["status"]) for n in follow_up["notifications"]] == [(f"{key}:r1", "sent")]
+    assert [m["idempotency_key"] for m in genv.outbox_lines()] == [key, f"{key}:r1"]
 
 
 # --- 2. edits: an invalid plan is refused with the reason, a valid one is approved as edited -----------------------
@@ -183,6 +189,11 @@ def _llm_env(monkeypatch: pytest.MonkeyPatch, fake: FakeOpenAI, timeout_s: float
     monkeypatch.setenv("OPSWD_LLM_MAX_RETRIES", "0")
 
 
+def _triage_answer(host: str) -> str:
+    reason = f"Memory and disk of {host}"
+    return json.dumps({"hosts": [host], "checks": ["memory", "disk"], "severity": "critical", "reason": reason})
+
+
 def _llm_report(host: str, ids: list[str], summary: str, action_hosts: list[str]) -> str:
     return json.dumps(
         {
@@ -208,11 +219,15 @@ async def test_llm_report_cites_real_findings(genv: GraphEnv, monkeypatch: pytes
     memory_finding = finding_id(memory, "memory", "memory.used_percent", None)
     async with FakeOpenAI() as fake:
         _llm_env(monkeypatch, fake)
-        fake.script([_llm_report(memory, [memory_finding], f"{memory} has 96.0% of its memory in use.", [memory])])
+        report_answer = _llm_report(memory, [memory_finding], f"{memory} has 96.0% of its memory in use.", [memory])
+        fake.script([_triage_answer(memory), report_answer])
         async with IncidentRunner.open(genv.checkpoint_settings()) as runner:
             outcome = await runner.run("flow-llm", _operator([memory]))
     _only_interrupt(outcome)
     values = outcome["values"]
+    # The operator's question was read by the LLM first (triage), then the report written.
+    assert values["scope"]["severity"] == "critical" and values["scope"]["checks"] == ["memory", "disk", "system"]
+    assert values["triage_llm"]["used"] is True and values["triage_llm"]["calls"] == 1
     report, llm = values["report"], values["llm"]
     assert report["written_by"] == "llm", report
     assert report["problems"] == []
@@ -222,7 +237,8 @@ async def test_llm_report_cites_real_findings(genv: GraphEnv, monkeypatch: pytes
     assert llm["prompt_tokens"] > 0 and llm["completion_tokens"] > 0
     assert llm["total_tokens"] == llm["prompt_tokens"] + llm["completion_tokens"]
 
-    [body] = fake.requests
+    triage_body, body = fake.requests
+    assert "memory and disk check" in triage_body["messages"][-1]["content"]
     user = body["messages"][-1]["content"]
     assert body["model"] == "fake-model"
     digest = values["digest"]
@@ -243,7 +259,7 @@ async def test_llm_report_with_invented_facts_is_kept_but_flagged(
     )
     async with FakeOpenAI() as fake:
         _llm_env(monkeypatch, fake)
-        fake.script([invented])
+        fake.script([_triage_answer(memory), invented])
         async with IncidentRunner.open(genv.checkpoint_settings()) as runner:
             outcome = await runner.run("flow-llm-invented", _operator([memory]))
     _only_interrupt(outcome)
@@ -278,6 +294,8 @@ async def test_llm_failure_falls_back_to_the_template(
     question = _only_interrupt(outcome)
     assert question["action_request"]["args"]["host"] == memory
     values = outcome["values"]
+    # Triage failed the same way first: the keyword rules decided the scope.
+    assert values["scope"]["reason"].endswith("; scope by keyword rules (the LLM failed: LlmUnavailable)")
     report, llm = values["report"], values["llm"]
     assert report["written_by"] == "template" and llm["used"] is False
     assert llm["error"].startswith("LlmUnavailable:"), llm

@@ -6,9 +6,12 @@
    still in flight. Resuming such a thread means continuing from its last checkpoint with no new input:
    `graph.astream(None, {"configurable": {"thread_id": T}})`. LangGraph then runs the pending tasks of the
    interrupted superstep again, except those whose writes it had already saved (pending writes): the finished
-   host is not inspected again, the unfinished one is, from the top. Starting the thread again with its request
-   (`runner.run(T, request)`) would instead be a new run from triage that drops the pending tasks. The continued
-   thread reaches the approval; the answer from another process sends exactly one notification.
+   host is not inspected again, the unfinished one is, from the top. (`runner.run(T, request)` with the same request
+   does the same: it continues; another request would start a new run from triage that drops the pending tasks.)
+   The continued thread reaches the approval; the answer from another process sends exactly one notification.
+3. The same from the command line: `python -m app inspect` killed mid-run, `python -m app resume T` in a new
+   process continues it (`IncidentRunner.continue_run`) to its end: one notification; a second `resume` finds
+   nothing to continue and sends nothing.
 """
 
 from __future__ import annotations
@@ -169,3 +172,37 @@ async def test_kill_9_mid_run_then_continue_the_thread(genv: GraphEnv) -> None:
     assert not genv.outbox_lines()
 
     await _answer_accept_in_another_process(genv, thread)
+
+
+async def test_kill_9_inspect_then_resume_from_the_command_line(genv: GraphEnv) -> None:
+    fleet = genv.fleet
+    disk, dead = fleet.host_with("disk_full"), fleet.host_with("unreachable")  # no memory pressure: no approval
+    thread = "kill-then-resume"
+    proc = await _start(genv, "inspect", "--hosts", disk, dead, "--thread", thread, OPSWD_SSH__CONNECT_TIMEOUT_S="6")
+    try:
+        async with IncidentRunner.open(genv.checkpoint_settings()) as runner:
+            saved_done = await _wait_mid_inspection(runner, thread, proc, disk)
+            await _kill_9(proc)
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    assert dead not in saved_done, "the unreachable host was done before the kill: nothing was in flight"
+    assert not genv.outbox_lines()
+
+    code, output = await _cli(genv, "resume", thread)
+    assert code == 0, output
+    assert "[triage]" not in output and "[query_metrics]" not in output, output
+    assert "[inspect_host] hosts 2/2" in output and "[notify] hosts 2/2" in output, output
+    assert f"notification {thread}:report:outbox: sent" in output, output
+    assert [m["idempotency_key"] for m in genv.outbox_lines()] == [f"{thread}:report:outbox"]
+    async with IncidentRunner.open(genv.checkpoint_settings()) as runner:
+        values = (await runner.outcome(thread))["values"]
+    assert values["host_results"][disk] == saved_done[disk], "the host inspected before the kill was inspected again"
+    assert values["host_results"][dead]["status"] == "unreachable"
+
+    code, output = await _cli(genv, "resume", thread)
+    assert code == 0 and f"thread {thread} has finished: nothing to continue" in output, output
+    code, output = await _cli(genv, "resume", "no-such-thread")
+    assert code == 2 and "thread 'no-such-thread' has no checkpoint" in output, output
+    assert len(genv.outbox_lines()) == 1
