@@ -231,15 +231,24 @@ async def answer_approval(request: Request, identity: str) -> Response:
 
 
 async def healthz(request: Request) -> Response:
-    """GET /healthz (no auth): 200 when the inbox answers, 503 otherwise."""
+    """GET /healthz (no auth): 200 when the inbox database answers, 503 otherwise. One round trip, no counts:
+    load balancers and Alertmanager storms call it often (the counts are in GET /stats)."""
     svc = _svc(request)
     if svc.inbox is None:
         return JSONResponse({"status": "unavailable", "problem": svc.problem}, status_code=503)
     try:
-        stats = await svc.inbox.stats()
+        await svc.inbox.ping()
     except (psycopg.Error, OSError, TimeoutError) as exc:
         return JSONResponse({"status": "unavailable", "problem": f"inbox: {exc}"}, status_code=503)
-    return JSONResponse(_jsonable({"status": "ok", "incidents": stats}))
+    return JSONResponse({"status": "ok"})
+
+
+async def stats(request: Request, _identity: str) -> Response:
+    """GET /stats: incidents by status and run state, alerts by status, unapplied answers."""
+    svc = _svc(request)
+    if (unavailable := _unavailable(svc)) is not None:
+        return unavailable
+    return JSONResponse(_jsonable(await svc.inbox.stats()))
 
 
 def _jsonable(value: Any) -> Any:
@@ -260,6 +269,7 @@ def _routes() -> list[Route]:
         Route("/incidents/{incident_id}", _authorized(get_incident), methods=["GET"]),
         Route("/approvals", _authorized(list_approvals), methods=["GET"]),
         Route("/approvals/{approval_id}", _authorized(answer_approval), methods=["POST"]),
+        Route("/stats", _authorized(stats), methods=["GET"]),
         Route("/healthz", healthz, methods=["GET"]),
     ]
 
@@ -310,7 +320,10 @@ def _open_inbox(settings: ServiceSettings) -> contextlib.AbstractAsyncContextMan
     from tools_server.settings import Settings
 
     topology = Topology.from_inventory(Settings().inventory)
-    return Inbox.open(settings.resolved_inbox_url(), topology, window_s=settings.fold_window_s)
+    size = settings.inbox_pool_size
+    return Inbox.open(
+        settings.resolved_inbox_url(), topology, window_s=settings.fold_window_s, pool_min=size, pool_max=size
+    )
 
 
 app = create_app(in_process=False)

@@ -151,12 +151,24 @@ class Inbox:
             raise InboxUnavailable(msg) from exc
 
     async def ingest(self, webhook: AlertmanagerWebhook, now: datetime | None = None) -> IngestResult:
-        """Store a delivery: dedupe, fold new alerts into incidents, resolve; all or nothing."""
+        """Store a delivery: dedupe, fold new alerts into incidents, resolve; all or nothing.
+
+        A delivery whose alerts are all stored already and change no status (a retry, a repeat_interval
+        notification, another Alertmanager replica: most of a storm) only counts the delivery, in one statement
+        and without the ingest lock. Anything else folds under the lock, so concurrent deliveries fold as if
+        they came one after another.
+        """
         fingerprints = sorted({a.fingerprint for a in webhook.alerts})
         async with self.pool.connection() as conn, conn.transaction():
-            await conn.execute("SELECT pg_advisory_xact_lock(%s)", (_INGEST_LOCK,))
-            now = now or await _db_now(conn)
-            known = await _known_alerts(conn, webhook)
+            db_now, known = await _now_and_known(conn, webhook)
+            if _only_duplicates(webhook, known):
+                await _rows(conn, q.DUPLICATE_ALERTS, {**_alert_keys(webhook), "now": now or db_now})
+                touched = {known[(a.fingerprint, a.starts_at)].incident_id for a in webhook.alerts}
+                return IngestResult(duplicates=len(webhook.alerts), incidents=sorted(i for i in touched if i))
+            # The clock again once the lock is held, so incidents' times follow the order deliveries fold in.
+            locked = await _rows(conn, q.LOCK_INGEST, {"lock": _INGEST_LOCK})
+            now = now or locked[0]["now"]
+            known = await _known_alerts(conn, webhook)  # again: another delivery may have stored some meanwhile
             since = now - timedelta(seconds=self.window_s)
             incidents = await _open_incidents(conn, fingerprints, since)
             plan = plan_delivery(webhook, known, incidents.values(), self.topology, now, self.window_s)
@@ -275,6 +287,11 @@ class Inbox:
             answers = await _rows(conn, q.INCIDENT_ANSWERS, {"id": incident_id})
         return {**found[0], "alerts": [_alert_shape(a) for a in alerts], "answers": answers}
 
+    async def ping(self) -> None:
+        """One round trip to the database (raises psycopg.Error when it does not answer)."""
+        async with self.pool.connection() as conn:
+            await conn.execute("SELECT 1")
+
     async def stats(self) -> dict[str, Any]:
         """Counts for a health check: incidents by status and by run state, alerts by status, unapplied answers."""
         async with self.pool.connection() as conn:
@@ -324,10 +341,37 @@ async def _db_now(conn: Conn) -> datetime:
     return now
 
 
-async def _known_alerts(conn: Conn, webhook: AlertmanagerWebhook) -> dict[tuple[str, datetime], StoredAlert]:
-    args = {"fps": [a.fingerprint for a in webhook.alerts], "starts": [a.starts_at for a in webhook.alerts]}
-    rows = await _rows(conn, q.KNOWN_ALERTS, args)
-    return {(r["fingerprint"], r["starts_at"]): StoredAlert(r["status"], r["incident_id"]) for r in rows}
+Known = dict[tuple[str, datetime], StoredAlert]
+
+
+def _alert_keys(webhook: AlertmanagerWebhook) -> dict[str, list[Any]]:
+    return {"fps": [a.fingerprint for a in webhook.alerts], "starts": [a.starts_at for a in webhook.alerts]}
+
+
+def _known_from(rows: list[Row]) -> Known:
+    return {
+        (r["fingerprint"], r["starts_at"]): StoredAlert(r["status"], r["incident_id"])
+        for r in rows
+        if r["fingerprint"] is not None
+    }
+
+
+async def _known_alerts(conn: Conn, webhook: AlertmanagerWebhook) -> Known:
+    return _known_from(await _rows(conn, q.KNOWN_ALERTS, _alert_keys(webhook)))
+
+
+async def _now_and_known(conn: Conn, webhook: AlertmanagerWebhook) -> tuple[datetime, Known]:
+    rows = await _rows(conn, q.NOW_AND_KNOWN_ALERTS, _alert_keys(webhook))
+    return rows[0]["now"], _known_from(rows)
+
+
+def _only_duplicates(webhook: AlertmanagerWebhook, known: Known) -> bool:
+    """Every alert is stored and none resolves a firing one (the rules of plan_delivery for duplicates)."""
+    for alert in webhook.alerts:
+        stored = known.get((alert.fingerprint, alert.starts_at))
+        if stored is None or (stored.status == "firing" and alert.status == "resolved"):
+            return False
+    return True
 
 
 async def _open_incidents(conn: Conn, fingerprints: list[str], since: datetime) -> dict[str, OpenIncident]:

@@ -74,6 +74,22 @@ SELECT fingerprint, starts_at, status, incident_id FROM opswd_alerts
 WHERE (fingerprint, starts_at) IN (SELECT * FROM unnest(%(fps)s::text[], %(starts)s::timestamptz[]))
 """
 
+# The database clock and the known alerts in one round trip: always one row (k.* NULL when none is known).
+NOW_AND_KNOWN_ALERTS = """
+SELECT clock_timestamp() AS now, k.* FROM (SELECT 1) AS one
+LEFT JOIN LATERAL (""" + KNOWN_ALERTS + """) AS k ON true
+"""
+
+LOCK_INGEST = "SELECT pg_advisory_xact_lock(%(lock)s), clock_timestamp() AS now"
+
+# Every alert of a delivery already stored and none of them changing status: one statement, no lock.
+DUPLICATE_ALERTS = """
+UPDATE opswd_alerts AS a SET deliveries = a.deliveries + d.n, updated_at = %(now)s
+FROM (SELECT fp, starts, count(*)::int AS n
+      FROM unnest(%(fps)s::text[], %(starts)s::timestamptz[]) AS t(fp, starts) GROUP BY fp, starts) AS d
+WHERE a.fingerprint = d.fp AND a.starts_at = d.starts
+"""
+
 OPEN_INCIDENTS = """
 SELECT id, group_key, last_alert_at, severity, topology_keys, hosts FROM opswd_incidents
 WHERE status = 'open'

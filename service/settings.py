@@ -39,6 +39,9 @@ class ServiceSettings(BaseModel):
     inbox_url: str | None = Field(None, description="postgresql://... (default: the checkpoint URL if Postgres)")
     inbox_password: SecretStr | None = Field(None, description="Inbox Postgres password; wins over the URL's")
     inbox_password_file: Path | None = None
+    inbox_pool_size: int = Field(
+        10, ge=2, le=100, description="Inbox connections, all opened at start (a storm must not wait for connects)"
+    )
     max_body_bytes: int = Field(4 * 1024 * 1024, ge=1024, description="Webhook bodies above this get 413")
     fold_window_s: float = Field(900.0, gt=0, description="Alerts this close in time fold by group/topology")
     lease_s: float = Field(30.0, gt=0, description="A run's claim expires this long after its last renewal")

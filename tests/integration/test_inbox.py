@@ -212,6 +212,25 @@ async def test_concurrent_deliveries_fold_consistently(inbox: Inbox) -> None:
     assert await scalar(inbox, "SELECT count(*) FROM opswd_alerts WHERE incident_id IS NULL") == 0
 
 
+async def test_duplicates_skip_the_lock_but_race_resolutions_correctly(inbox: Inbox) -> None:
+    # Pure duplicates only count (no ingest lock); a copy that resolves a firing alert must still fold under the
+    # lock and close the incident, whichever of the racing deliveries commits first.
+    a, b = alert("DiskFull", R2[0]), alert("DiskFull", R2[1])
+    (incident,) = (await inbox.ingest(webhook("g-disk", [a, b]), now=T0)).created
+    repeat = webhook("g-disk", [a, b, a])  # a body can carry the same alert twice: each copy is a delivery
+    resolved = webhook("g-disk", [{**a, "status": "resolved"}, {**b, "status": "resolved"}])
+    results = await asyncio.gather(*(inbox.ingest(repeat) for _ in range(10)), inbox.ingest(resolved))
+    assert [r.duplicates for r in results[:10]] == [3] * 10 and all(r.new == 0 for r in results)
+    assert results[10].resolved == 2 and results[10].closed == [incident]
+    stored = await inbox.get_incident(incident)
+    assert stored is not None and stored["status"] == "resolved"
+    assert sorted(x["deliveries"] for x in stored["alerts"]) == [12, 22]
+    assert {x["status"] for x in stored["alerts"]} == {"resolved"}
+    # A resolved copy of an alert stored resolved is a duplicate again: no lock, nothing reopens.
+    late = await inbox.ingest(resolved)
+    assert (late.duplicates, late.resolved, late.closed, late.incidents) == (2, 0, [], [incident])
+
+
 async def test_claim_lease_and_redrive(inbox: Inbox) -> None:
     (incident,) = (await inbox.ingest(webhook("g", [alert("NodeDown", R1[0])]), now=T0)).created
     claim = await inbox.claim_run("worker-a", lease_s=30, now=T0)

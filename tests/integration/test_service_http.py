@@ -106,6 +106,7 @@ async def test_wrong_credentials_content_type_and_size(svc: ServiceHandle, real_
         assert (await anonymous.post("/webhooks/alertmanager", content=body, headers=bad_basic)).status_code == 401
         assert (await anonymous.get("/incidents")).status_code == 401
         assert (await anonymous.get("/approvals")).status_code == 401
+        assert (await anonymous.get("/stats")).status_code == 401
         assert (await anonymous.get("/healthz")).status_code == 200
     text = await svc.client.post("/webhooks/alertmanager", content=body, headers={"Content-Type": "text/plain"})
     assert text.status_code == 415
@@ -129,6 +130,8 @@ async def test_wrong_credentials_content_type_and_size(svc: ServiceHandle, real_
     again = await svc.client.post("/webhooks/alertmanager", content=body, headers=json_type)
     assert again.json()["duplicates"] == 1 and again.json()["new"] == 0
     assert await _stored(svc) == 1
+    counts = (await svc.client.get("/stats")).json()
+    assert counts["alerts"] == {"firing": 1} and counts["incidents"] == {"open": 1}
 
 
 async def test_unknown_ids_and_bad_answers(svc: ServiceHandle) -> None:
