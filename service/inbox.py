@@ -287,6 +287,11 @@ class Inbox:
             answers = await _rows(conn, q.INCIDENT_ANSWERS, {"id": incident_id})
         return {**found[0], "alerts": [_alert_shape(a) for a in alerts], "answers": answers}
 
+    async def incident_for_thread(self, thread_id: str) -> Row | None:
+        """The incident whose run lives on `thread_id` (its row without alerts), or None."""
+        found = await self._read(q.INCIDENT_BY_THREAD, {"thread_id": thread_id})
+        return found[0] if found else None
+
     async def ping(self) -> None:
         """One round trip to the database (raises psycopg.Error when it does not answer)."""
         async with self.pool.connection() as conn:

@@ -239,6 +239,7 @@ LIMIT %(limit)s
 """
 
 GET_INCIDENT = "SELECT * FROM opswd_incidents WHERE id = %(id)s"
+INCIDENT_BY_THREAD = "SELECT * FROM opswd_incidents WHERE thread_id = %(thread_id)s"
 
 INCIDENT_ALERTS = """
 SELECT fingerprint, status, labels, annotations, starts_at, ends_at, generator_url, host, deliveries,
