@@ -1,15 +1,19 @@
 """The Starlette app: Alertmanager webhooks into the inbox, incidents, approvals, health.
 
 `app` (for `langgraph.json`'s `http.app`) runs incidents through the LangGraph server's own API (SdkDriver);
-`opswatchdog serve` builds the same app with the graph in-process (`create_app(in_process=True)`). The webhook
-answers as soon as the alerts are committed to the Postgres inbox; the dispatcher runs the investigation
-afterwards, because Alertmanager retries slow or failing receivers and a slow answer would mean duplicates.
+`opswatchdog serve` builds the same app with the graph in-process (`create_app(in_process=True)`), its
+dispatcher in a worker child process by default (service/worker.py) or, with OPSWD_SERVICE__RUNS=inline, in this
+event loop. The webhook answers as soon as the alerts are committed to the Postgres inbox; the dispatcher runs
+the investigation afterwards, because Alertmanager retries slow or failing receivers and a slow answer would mean
+duplicates.
 """
 
 from __future__ import annotations
 
 import contextlib
+import gc
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -25,6 +29,7 @@ from service.auth import BEARER_IDENTITY, authenticate
 from service.dispatcher import Dispatcher, outcome_of
 from service.driver import InProcessDriver, RunDriver, SdkDriver, open_in_process_driver
 from service.settings import ServiceConfigError, ServiceSettings, service_settings_from_env
+from service.worker_process import WorkerProcess, worker_command
 
 log = logging.getLogger("opswatchdog.service")
 
@@ -38,12 +43,13 @@ class BodyTooLarge(Exception):
 
 @dataclass
 class ServiceState:
-    """What the routes share: settings, and (once started) the inbox and the dispatcher."""
+    """What the routes share: settings, and (once started) the inbox, the driver (thread states) and `wake`."""
 
     settings: ServiceSettings
     inbox: Any = None
-    dispatcher: Dispatcher | None = None
     driver: RunDriver | None = None
+    wake: Callable[[], None] | None = None
+    """Tells an in-process dispatcher to look now; None with a worker process (it wakes on the inbox NOTIFY)."""
     problem: str | None = None
     after_ingest: AfterIngest | None = None
 
@@ -58,7 +64,7 @@ def _svc(request: Request) -> ServiceState:
 
 
 def _unavailable(svc: ServiceState) -> JSONResponse | None:
-    if svc.inbox is None or svc.dispatcher is None:
+    if svc.inbox is None or svc.driver is None:
         return _error(503, svc.problem or "service starting")
     return None
 
@@ -91,9 +97,12 @@ def _authorized(handler: Callable[[Request, str], Awaitable[Response]]) -> Calla
 
 
 async def receive_alertmanager(request: Request, _identity: str) -> Response:
-    """POST /webhooks/alertmanager: validate, commit to the inbox, answer; the run happens later."""
+    """POST /webhooks/alertmanager: validate, commit to the inbox, answer; the run happens later.
+
+    The answer's `Server-Timing` header says how long the handler took (body read, validation, inbox commit)."""
     from service.alert_payload import WebhookFormatError, parse_webhook
 
+    started = time.perf_counter()
     svc = _svc(request)
     if (unavailable := _unavailable(svc)) is not None:
         return unavailable
@@ -114,8 +123,8 @@ async def receive_alertmanager(request: Request, _identity: str) -> Response:
         return _error(503, "inbox unavailable; retry later")  # Alertmanager retries: nothing is lost
     if svc.after_ingest is not None:
         await svc.after_ingest(result)
-    assert svc.dispatcher is not None
-    svc.dispatcher.wake()
+    if svc.wake is not None:
+        svc.wake()
     return JSONResponse(
         {
             "status": "accepted",
@@ -124,7 +133,8 @@ async def receive_alertmanager(request: Request, _identity: str) -> Response:
             "duplicates": result.duplicates,
             "resolved": result.resolved,
             "incidents": result.incidents,
-        }
+        },
+        headers={"Server-Timing": f"inbox;dur={(time.perf_counter() - started) * 1000:.1f}"},
     )
 
 
@@ -222,8 +232,8 @@ async def answer_approval(request: Request, identity: str) -> Response:
     )
     if not stored:
         return _error(409, f"approval {approval_id} was already answered")
-    assert svc.dispatcher is not None
-    svc.dispatcher.wake()
+    if svc.wake is not None:
+        svc.wake()
     return JSONResponse(
         {"status": "accepted", "approval_id": approval_id, "incident": pending["incident_id"], "decision": decision},
         status_code=202,
@@ -283,6 +293,26 @@ async def _driver(in_process: bool) -> AsyncIterator[RunDriver]:
         yield SdkDriver()
 
 
+@contextlib.asynccontextmanager
+async def _runs(svc: ServiceState, driver: RunDriver, in_process: bool) -> AsyncIterator[None]:
+    """Where investigations run: a supervised worker child, or a dispatcher in this event loop."""
+    if in_process and svc.settings.runs == "worker":
+        worker = WorkerProcess(worker_command(svc.settings.worker_nice))
+        await worker.start()
+        try:
+            yield
+        finally:
+            await worker.stop()
+        return
+    dispatcher = Dispatcher(svc.inbox, driver, svc.settings)
+    svc.wake = dispatcher.wake
+    dispatcher.start()
+    try:
+        yield
+    finally:
+        await dispatcher.stop()
+
+
 def create_app(*, in_process: bool, after_ingest: AfterIngest | None = None) -> Starlette:
     """The service app; `in_process` runs graphs here, otherwise through the hosting LangGraph server."""
 
@@ -294,7 +324,7 @@ def create_app(*, in_process: bool, after_ingest: AfterIngest | None = None) -> 
         async with contextlib.AsyncExitStack() as stack:
             try:
                 settings.require_credentials()
-                inbox = await stack.enter_async_context(_open_inbox(settings))
+                svc.inbox = await stack.enter_async_context(open_inbox(settings, pool_size=settings.inbox_pool_size))
             except (ServiceConfigError, psycopg.Error, OSError) as exc:
                 if in_process:
                     raise
@@ -303,26 +333,29 @@ def create_app(*, in_process: bool, after_ingest: AfterIngest | None = None) -> 
                 yield
                 return
             driver = await stack.enter_async_context(_driver(in_process))
-            dispatcher = Dispatcher(inbox, driver, settings)
-            svc.inbox, svc.driver, svc.dispatcher = inbox, driver, dispatcher
-            dispatcher.start()
-            try:
-                yield
-            finally:
-                await dispatcher.stop()
+            await stack.enter_async_context(_runs(svc, driver, in_process))
+            svc.driver = driver
+            # Everything imported so far lives as long as the process: keep it out of the cyclic collector, whose
+            # full passes over the graph/LangChain modules otherwise pause every request in flight.
+            gc.freeze()
+            yield
 
     return Starlette(routes=_routes(), lifespan=lifespan)
 
 
-def _open_inbox(settings: ServiceSettings) -> contextlib.AbstractAsyncContextManager[Any]:
+def open_inbox(settings: ServiceSettings, *, pool_size: int) -> contextlib.AbstractAsyncContextManager[Any]:
+    """The inbox on the configured database, folding by the inventory's topology; `pool_size` connections."""
     from service.folding import Topology
     from service.inbox import Inbox
     from tools_server.settings import Settings
 
     topology = Topology.from_inventory(Settings().inventory)
-    size = settings.inbox_pool_size
     return Inbox.open(
-        settings.resolved_inbox_url(), topology, window_s=settings.fold_window_s, pool_min=size, pool_max=size
+        settings.resolved_inbox_url(),
+        topology,
+        window_s=settings.fold_window_s,
+        pool_min=pool_size,
+        pool_max=pool_size,
     )
 
 

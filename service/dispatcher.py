@@ -6,6 +6,11 @@ expired while `running` (the process died after the answer) is claimed again and
 checkpoint; the graph's idempotent notification keys make sure the team hears about it once. Approval answers
 are stored first and applied by this loop too, so a crash after `POST /approvals/{id}` loses nothing.
 Resolved incidents get one resolved notice.
+
+The loop wakes on the inbox's Postgres NOTIFY (a webhook or an answer stored by any process: the HTTP process
+when this runs in the worker, another replica) and at least every poll interval. A new or grown incident is
+claimed once it has settled (settings.settle_s without a new alert, at most settle_max_s), so one storm gives
+one investigation and not a run per notification.
 """
 
 from __future__ import annotations
@@ -80,6 +85,9 @@ class Dispatcher:
         self._slots = asyncio.Semaphore(settings.max_concurrent_runs)
         self._tasks: set[asyncio.Task[None]] = set()
         self._loop_task: asyncio.Task[None] | None = None
+        self._listen_task: asyncio.Task[None] | None = None
+        # Wake at least this often: a settling incident becomes claimable without any notification.
+        self._tick_s = min(settings.poll_s, max(settings.settle_s / 2, 0.25))
 
     def wake(self) -> None:
         """Look at the inbox now (called after a webhook or an answer was stored)."""
@@ -88,10 +96,11 @@ class Dispatcher:
     def start(self) -> None:
         """Start the loop in the background (re-drives what a dead process left behind)."""
         self._loop_task = asyncio.create_task(self._loop(), name="opswatchdog-dispatcher")
+        self._listen_task = asyncio.create_task(self._listen(), name="opswatchdog-dispatcher-listen")
 
     async def stop(self) -> None:
         """Stop claiming; cancel runs in flight (their leases expire and another start re-drives them)."""
-        tasks = [t for t in (self._loop_task, *self._tasks) if t is not None]
+        tasks = [t for t in (self._listen_task, self._loop_task, *self._tasks) if t is not None]
         for task in tasks:
             task.cancel()
         for task in tasks:
@@ -112,12 +121,26 @@ class Dispatcher:
                 continue
             self._wake.clear()
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.settings.poll_s)
+                await asyncio.wait_for(self._wake.wait(), self._tick_s)
+
+    async def _listen(self) -> None:
+        while True:
+            try:
+                async for _ in self.inbox.notices():
+                    self.wake()
+            except asyncio.CancelledError:
+                raise
+            except Exception as exc:  # polling goes on meanwhile: only wake-ups are late
+                log.warning(
+                    "dispatcher: inbox notifications lost (%s); reconnecting in %.1f s", exc, self.settings.poll_s
+                )
+                await asyncio.sleep(self.settings.poll_s)
 
     async def _claim_some(self) -> int:
         claimed = 0
+        settle = {"settle_s": self.settings.settle_s, "settle_max_s": self.settings.settle_max_s}
         while not self._slots.locked():
-            claim = await self.inbox.claim_run(self.owner, self.settings.lease_s)
+            claim = await self.inbox.claim_run(self.owner, self.settings.lease_s, **settle)
             if claim is None:
                 break
             await self._slots.acquire()

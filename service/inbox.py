@@ -174,6 +174,7 @@ class Inbox:
             plan = plan_delivery(webhook, known, incidents.values(), self.topology, now, self.window_s)
             await _write_plan(conn, plan, webhook, incidents, now)
             closed = await _rows(conn, q.CLOSE_RESOLVED, {"ids": list(plan.touched), "now": now})
+            await conn.execute(q.NOTIFY_WORK, {"what": "alerts"})
         arrived_resolved = sum(1 for n in plan.inserts if n.alert.status == "resolved")
         return IngestResult(
             new=len(plan.inserts),
@@ -184,12 +185,25 @@ class Inbox:
             closed=[r["id"] for r in closed],
         )
 
-    async def claim_run(self, owner: str, lease_s: float, now: datetime | None = None) -> RunClaim | None:
-        """Claim one incident that needs a run (new, lease expired, late alerts, an answer), or None."""
+    async def claim_run(
+        self,
+        owner: str,
+        lease_s: float,
+        now: datetime | None = None,
+        *,
+        settle_s: float = 0.0,
+        settle_max_s: float = 0.0,
+    ) -> RunClaim | None:
+        """Claim one incident that needs a run (new, lease expired, late alerts, an answer), or None.
+
+        New alerts are claimed once their incident has settled: no alert joined it for `settle_s`, or
+        `settle_max_s` passed since it opened (since its last run ended, for a follow-up).
+        """
         async with self.pool.connection() as conn, conn.transaction():
             now = now or await _db_now(conn)
             await conn.execute(q.GIVE_UP_EXPIRED, {"now": now, "max": MAX_RUN_ATTEMPTS})
-            picked = await _rows(conn, q.PICK_RUN, {"now": now, "max": MAX_RUN_ATTEMPTS})
+            window = {"settled": now - timedelta(seconds=settle_s), "overdue": now - timedelta(seconds=settle_max_s)}
+            picked = await _rows(conn, q.PICK_RUN, {"now": now, "max": MAX_RUN_ATTEMPTS, **window})
             if not picked:
                 return None
             until = now + timedelta(seconds=lease_s)
@@ -253,7 +267,11 @@ class Inbox:
             "requested_by": requested_by,
         }
         try:
-            return bool(await self._write(q.ADD_ANSWER, args))
+            async with self.pool.connection() as conn, conn.transaction():
+                stored = bool(await _rows(conn, q.ADD_ANSWER, args))
+                if stored:
+                    await conn.execute(q.NOTIFY_WORK, {"what": "answer"})
+                return stored
         except psycopg.errors.ForeignKeyViolation as exc:
             msg = f"unknown incident {incident_id!r}: an answer must belong to an incident of the inbox"
             raise UnknownIncident(msg) from exc
@@ -291,6 +309,16 @@ class Inbox:
         """The incident whose run lives on `thread_id` (its row without alerts), or None."""
         found = await self._read(q.INCIDENT_BY_THREAD, {"thread_id": thread_id})
         return found[0] if found else None
+
+    async def notices(self) -> AsyncIterator[str]:
+        """Yield each NOTIFY of new work (alerts folded, an answer stored), from any process, on a connection of
+        its own; raises psycopg.Error when that connection breaks (the caller reconnects)."""
+        conninfo = self.pool.conninfo if isinstance(self.pool.conninfo, str) else ""
+        conn = await psycopg.AsyncConnection.connect(conninfo, autocommit=True, connect_timeout=10)
+        async with conn:
+            await conn.execute(f"LISTEN {q.NOTICE_CHANNEL}")
+            async for notice in conn.notifies():
+                yield notice.payload
 
     async def ping(self) -> None:
         """One round trip to the database (raises psycopg.Error when it does not answer)."""

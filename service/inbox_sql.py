@@ -30,6 +30,8 @@ CREATE TABLE IF NOT EXISTS opswd_incidents (
     resolved_notice_sent boolean NOT NULL DEFAULT false,
     outcome              jsonb
 );
+-- added after the first release: ALTER keeps databases created before it working
+ALTER TABLE opswd_incidents ADD COLUMN IF NOT EXISTS run_finished_at timestamptz;
 CREATE INDEX IF NOT EXISTS opswd_incidents_status_run_state ON opswd_incidents (status, run_state);
 CREATE INDEX IF NOT EXISTS opswd_incidents_open_last_alert ON opswd_incidents (last_alert_at)
     WHERE status = 'open';
@@ -75,10 +77,14 @@ WHERE (fingerprint, starts_at) IN (SELECT * FROM unnest(%(fps)s::text[], %(start
 """
 
 # The database clock and the known alerts in one round trip: always one row (k.* NULL when none is known).
-NOW_AND_KNOWN_ALERTS = """
+NOW_AND_KNOWN_ALERTS = (
+    """
 SELECT clock_timestamp() AS now, k.* FROM (SELECT 1) AS one
-LEFT JOIN LATERAL (""" + KNOWN_ALERTS + """) AS k ON true
+LEFT JOIN LATERAL ("""
+    + KNOWN_ALERTS
+    + """) AS k ON true
 """
+)
 
 LOCK_INGEST = "SELECT pg_advisory_xact_lock(%(lock)s), clock_timestamp() AS now"
 
@@ -154,14 +160,20 @@ WHERE id IN (SELECT id FROM opswd_incidents
 """
 
 # Pending and follow-up runs only for open incidents; a crashed run and an answered approval are carried
-# through even when the incident resolved meanwhile (the thread is half-way; a human decided).
+# through even when the incident resolved meanwhile (the thread is half-way; a human decided). A new or grown
+# incident waits until it has settled (no alert joined since %(settled)s) so that a storm folds before it is
+# investigated, but never past %(overdue)s (measured from its opening, or from the end of its last run), so that
+# an endless storm still gets investigated and re-investigated.
 PICK_RUN = """
 SELECT i.id, i.run_state FROM opswd_incidents AS i
-WHERE (i.status = 'open' AND i.run_state = 'pending')
+WHERE (i.status = 'open' AND i.run_state = 'pending'
+       AND (i.last_alert_at <= %(settled)s OR i.created_at <= %(overdue)s))
    OR (i.run_state = 'running' AND i.lease_until < %(now)s AND i.run_attempts < %(max)s)
-   OR (i.status = 'open' AND i.run_state = 'done' AND i.alert_revision > i.run_revision)
+   OR (i.status = 'open' AND i.run_state = 'done' AND i.alert_revision > i.run_revision
+       AND (i.last_alert_at <= %(settled)s OR COALESCE(i.run_finished_at, i.created_at) <= %(overdue)s))
    OR (i.status = 'open' AND i.run_state = 'failed' AND i.alert_revision > i.run_revision
-       AND i.run_attempts < %(max)s)
+       AND i.run_attempts < %(max)s
+       AND (i.last_alert_at <= %(settled)s OR COALESCE(i.run_finished_at, i.created_at) <= %(overdue)s))
    OR (i.run_state = 'waiting' AND EXISTS (
           SELECT 1 FROM opswd_approval_answers AS a WHERE a.incident_id = i.id AND a.applied_at IS NULL))
 ORDER BY i.run_state = 'waiting' DESC,
@@ -189,10 +201,15 @@ RETURNING id
 FINISH_RUN = """
 UPDATE opswd_incidents
 SET run_state = %(state)s, outcome = %(outcome)s, last_error = %(error)s, lease_owner = NULL, lease_until = NULL,
-    run_attempts = CASE WHEN %(reset)s THEN 0 ELSE run_attempts END, updated_at = clock_timestamp()
+    run_attempts = CASE WHEN %(reset)s THEN 0 ELSE run_attempts END, updated_at = clock_timestamp(),
+    run_finished_at = clock_timestamp()
 WHERE id = %(id)s AND lease_owner = %(owner)s AND run_state = 'running'
 RETURNING id
 """
+
+# Wakes every dispatcher LISTENing (delivered at commit): new work may be claimable.
+NOTICE_CHANNEL = "opswd_inbox"
+NOTIFY_WORK = "SELECT pg_notify('opswd_inbox', %(what)s)"
 
 # --- approval answers and notices ---------------------------------------------------------------------------
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Literal
 
 from psycopg.conninfo import make_conninfo
 from pydantic import BaseModel, Field, SecretStr
@@ -47,6 +48,18 @@ class ServiceSettings(BaseModel):
     lease_s: float = Field(30.0, gt=0, description="A run's claim expires this long after its last renewal")
     poll_s: float = Field(2.0, gt=0, description="Dispatcher wakes at least this often")
     max_concurrent_runs: int = Field(4, ge=1)
+    runs: Literal["worker", "inline"] = Field(
+        "worker",
+        description="opswatchdog serve: run investigations in a child worker process (default) or in the HTTP "
+        "process's own event loop (inline: one process, but a run's CPU delays webhook answers)",
+    )
+    worker_nice: int = Field(5, ge=0, le=19, description="CPU priority offset of the worker (webhooks first)")
+    settle_s: float = Field(
+        3.0, ge=0, description="An incident's run starts once no alert joined it for this long (storms fold first)"
+    )
+    settle_max_s: float = Field(
+        30.0, ge=0, description="...or at the latest this long after it opened (or after its last run ended)"
+    )
     lang: str = Field("en", pattern="^(en|zh)$", description="Report language of alert incidents")
 
     def resolved_token(self) -> str | None:

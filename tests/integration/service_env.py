@@ -66,13 +66,16 @@ class ServiceHandle:
         pytest.fail(f"timed out after {timeout_s:g} s waiting for {what}")
 
 
-def service_environment(genv: GraphEnv, *, lease_s: float = 5.0, window_s: float = 900.0) -> dict[str, str]:
+def service_environment(
+    genv: GraphEnv, *, lease_s: float = 5.0, window_s: float = 900.0, settle_s: float = 0.5
+) -> dict[str, str]:
     """The OPSWD_SERVICE__* settings of a test service on `genv` (inbox in the checkpoint Postgres)."""
     return {
         "OPSWD_SERVICE__TOKEN": TOKEN,
         "OPSWD_SERVICE__INBOX_URL": genv.checkpoint_url,
         "OPSWD_SERVICE__LEASE_S": str(lease_s),
         "OPSWD_SERVICE__POLL_S": "0.3",
+        "OPSWD_SERVICE__SETTLE_S": str(settle_s),
         "OPSWD_SERVICE__FOLD_WINDOW_S": str(window_s),
     }
 
@@ -84,9 +87,10 @@ async def serving(
     *,
     after_ingest: Callable[[Any], Awaitable[None]] | None = None,
     lease_s: float = 5.0,
+    settle_s: float = 0.5,
 ) -> AsyncIterator[ServiceHandle]:
     """The service on a free port in this event loop, stopped at the end of the block."""
-    for name, value in service_environment(genv, lease_s=lease_s).items():
+    for name, value in service_environment(genv, lease_s=lease_s, settle_s=settle_s).items():
         monkeypatch.setenv(name, value)
     port = free_port()
     config = uvicorn.Config(

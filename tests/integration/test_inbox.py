@@ -285,6 +285,55 @@ async def test_late_alert_gets_a_follow_up_run(inbox: Inbox) -> None:
     assert await inbox.claim_run("w", lease_s=30, now=T0) is None
 
 
+async def test_runs_wait_for_the_incident_to_settle(inbox: Inbox) -> None:
+    settle = {"settle_s": 3.0, "settle_max_s": 10.0}
+
+    async def claim(at: float) -> Any:
+        return await inbox.claim_run("w", lease_s=30, now=T0 + timedelta(seconds=at), **settle)
+
+    def hook(*hosts: str) -> AlertmanagerWebhook:
+        return webhook("g", [alert("NodeDown", ip) for ip in hosts])
+
+    (incident,) = (await inbox.ingest(hook(R1[0]), now=T0)).created
+    assert await claim(2.9) is None
+    await inbox.ingest(hook(R1[0], R1[1]), now=T0 + timedelta(seconds=2))  # joins: the wait starts again
+    assert await claim(4.9) is None
+    first = await claim(5.0)
+    assert first is not None and first.reason == "new" and first.run_revision == 2
+    # A storm that never settles is still investigated once settle_max_s has passed since the incident opened.
+    assert await inbox.finish_run(incident, "w", "done", {})
+    (other,) = (await inbox.ingest(webhook("g2", [alert("DiskFull", R2[0])]), now=T0 + timedelta(seconds=1))).created
+    for second in range(2, 11):
+        await inbox.ingest(webhook("g2", [alert(f"DiskFull{second}", R2[0])]), now=T0 + timedelta(seconds=second))
+        assert await claim(second + 0.5) is None, second
+    overdue = await claim(11.0)
+    assert overdue is not None and overdue.incident_id == other and overdue.run_revision == 10
+    # A late alert's follow-up run also waits for the incident to settle.
+    await inbox.ingest(hook(R1[0], R1[1], R1[2]), now=T0 + timedelta(seconds=20))
+    assert await claim(22.0) is None
+    follow = await claim(23.0)
+    assert follow is not None and (follow.incident_id, follow.reason, follow.run_revision) == (incident, "followup", 3)
+
+
+async def test_notices_wake_listeners_on_new_work(inbox: Inbox) -> None:
+    received: list[str] = []
+
+    async def listen() -> None:
+        async for what in inbox.notices():
+            received.append(what)
+            if len(received) == 2:
+                return
+
+    listener = asyncio.create_task(listen())
+    await asyncio.sleep(0.3)  # LISTEN is in place
+    hook = webhook("g", [alert("NodeDown", R1[0])])
+    (incident,) = (await inbox.ingest(hook, now=T0)).created
+    await inbox.ingest(hook, now=T0)  # a duplicate is no new work: no notice
+    assert await inbox.add_answer("PR-1/i1", incident, thread_id_for(incident), {"type": "accept"}, "alice")
+    await asyncio.wait_for(listener, 5)
+    assert received == ["alerts", "answer"]
+
+
 async def test_failed_runs_get_follow_ups_only_up_to_the_limit(inbox: Inbox) -> None:
     (incident,) = (await inbox.ingest(webhook("g", [alert("A0", R1[0])]), now=T0)).created
     for n in range(1, MAX_RUN_ATTEMPTS + 1):

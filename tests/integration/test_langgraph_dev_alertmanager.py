@@ -29,7 +29,12 @@ from .service_env import TOKEN
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module")]
 
-SERVICE_ENV = {"OPSWD_SERVICE__TOKEN": TOKEN, "OPSWD_SERVICE__LEASE_S": "10", "OPSWD_SERVICE__POLL_S": "0.3"}
+SERVICE_ENV = {
+    "OPSWD_SERVICE__TOKEN": TOKEN,
+    "OPSWD_SERVICE__LEASE_S": "10",
+    "OPSWD_SERVICE__POLL_S": "0.3",
+    "OPSWD_SERVICE__SETTLE_S": "0.5",
+}
 
 
 @pytest_asyncio.fixture(loop_scope="module")

@@ -10,6 +10,7 @@ process claims the dead one's incident as soon as the lease has expired.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -85,13 +86,19 @@ async def _ready(client: httpx.AsyncClient, proc: asyncio.subprocess.Process, lo
     pytest.fail(f"serve did not become healthy in 30 s:\n{log.read_text()[-3000:]}")
 
 
-async def _kill_9(proc: asyncio.subprocess.Process) -> None:
+async def _kill_9(proc: asyncio.subprocess.Process) -> list[str]:
+    """kill -9 the service alone; its children (worker, tools server) must go by themselves: those that did not
+    within 10 s are killed and returned."""
     family = psutil.Process(proc.pid).children(recursive=True)
     os.kill(proc.pid, signal.SIGKILL)
     await proc.wait()
     _, alive = await asyncio.to_thread(psutil.wait_procs, family, 10)
+    left = []
     for child in alive:
-        child.kill()
+        with contextlib.suppress(psutil.NoSuchProcess):
+            left.append(" ".join(child.cmdline()))
+            child.kill()
+    return left
 
 
 async def _incidents(client: httpx.AsyncClient) -> list[dict[str, Any]]:
@@ -117,8 +124,10 @@ async def test_kill_9_after_the_answer_then_restart_completes_once(genv: GraphEn
                 assert time.monotonic() < deadline, "the run never started"
                 await asyncio.sleep(0.05)
             await asyncio.sleep(0.5)  # inside the run: the MCP session is up, the inspections are in flight
+            assert any("worker" in " ".join(c.cmdline()) for c in psutil.Process(proc.pid).children()), "no worker"
         finally:
-            await _kill_9(proc)
+            orphans = await _kill_9(proc)
+        assert orphans == [], "children outlived the killed service"
         assert genv.outbox_lines() == [], "the run finished before the kill: nothing was in flight"
 
         proc = await _serve(genv, port, log)
