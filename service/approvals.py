@@ -74,6 +74,12 @@ def pending_in(
     return out
 
 
+def requester_of(values: dict[str, Any]) -> str | None:
+    """Who started the incident of a thread (its state values): the one person who may not approve it."""
+    requested_by = (values.get("request") or {}).get("requested_by")
+    return str(requested_by) if requested_by else None
+
+
 def check_approver(approver: str | None, requested_by: str | None) -> str:
     """The approver's normalised identity; refuses a missing one or the requester approving their own request."""
     name = (approver or "").strip()

@@ -39,9 +39,7 @@ def real_body() -> dict[str, Any]:
 
 
 @pytest_asyncio.fixture(loop_scope="module")
-async def svc(
-    demo_fleet: FleetInfo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> AsyncIterator[ServiceHandle]:
+async def svc(demo_fleet: FleetInfo, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[ServiceHandle]:
     async with fresh_postgres_database("opswd_http") as url:
         genv: GraphEnv = await prepare_graph_env(demo_fleet, tmp_path / "run", url, monkeypatch)
         monkeypatch.setenv("OPSWD_SERVICE__BASIC_USER", "am")
