@@ -27,27 +27,25 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import os
 import signal
-import subprocess
 import sys
 import tempfile
 import time
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository root, when run as a script
+
+from bench.processes import fresh_postgres, start_fleet
 
 if TYPE_CHECKING:
     from graph.mcp_client import McpTools
     from tests.support.fake_openai import FakeOpenAI
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
-
-PG_ADMIN_URL = os.environ.get("OPSWD_BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
 HEALTHY_REPORT = (
     '{"summary": "Every inspected host is within its thresholds: no action is needed.", '
     '"hypotheses": [], "actions": [], "risk": "low"}'
@@ -76,34 +74,6 @@ class Result:
     machinery: tuple[float, float] = (0.0, 0.0)
     cold_start: float = 0.0
     notes: list[str] = field(default_factory=list)
-
-
-def _start_fleet(hosts: int, out: Path) -> subprocess.Popen[str]:
-    command = [sys.executable, "-m", "simfleet", "--hosts", str(hosts), "--scenario", "healthy", "--no-services"]
-    proc = subprocess.Popen([*command, "--out", str(out)], stdout=subprocess.PIPE, text=True, cwd=ROOT)
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    if "simfleet ready" not in line:
-        proc.kill()
-        raise SystemExit(f"simfleet did not start: {line!r}")
-    return proc
-
-
-@contextlib.asynccontextmanager
-async def _fresh_postgres() -> AsyncIterator[str]:
-    import psycopg
-
-    name = f"opswd_bench_{uuid.uuid4().hex[:12]}"
-    try:
-        admin = await psycopg.AsyncConnection.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3)
-    except psycopg.OperationalError as exc:
-        raise SystemExit(f"Postgres not reachable at {PG_ADMIN_URL}: {exc}") from exc
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
 
 
 def _environment(fleet: Path, work: Path, llm_url: str, checkpoint_url: str) -> dict[str, str]:
@@ -261,13 +231,13 @@ async def _measure(size: int, rounds: int) -> Result:
     with tempfile.TemporaryDirectory(prefix="opswd-graph-bench-") as tmp:
         fleet_dir, work = Path(tmp) / "fleet", Path(tmp) / "work"
         work.mkdir()
-        fleet = _start_fleet(size, fleet_dir)
+        fleet = start_fleet(size, fleet_dir)
         try:
             result = Result(size, [h.name for h in load_inventory(fleet_dir / "inventory.yaml").hosts])
             await seed_store(
                 store=f"sqlite:///{work / 'metrics.db'}", scenario="healthy", hosts=size, days=1, interval_minutes=60
             )
-            async with _fresh_postgres() as checkpoint_url, FakeOpenAI() as fake:
+            async with fresh_postgres() as checkpoint_url, FakeOpenAI() as fake:
                 env = _environment(fleet_dir, work, fake.base_url, checkpoint_url)
                 for name in _FOREIGN:
                     os.environ.pop(name, None)
