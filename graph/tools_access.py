@@ -8,6 +8,7 @@ environment. Tests can install their own provider with `set_tools_provider`.
 from __future__ import annotations
 
 import asyncio
+import logging
 import os
 import sys
 from collections.abc import Awaitable, Callable
@@ -16,6 +17,7 @@ from langchain_mcp_adapters.sessions import Connection, StdioConnection, Streama
 
 from graph.mcp_client import McpTools, open_tools
 
+log = logging.getLogger(__name__)
 ToolsProvider = Callable[[], Awaitable[McpTools]]
 # Per event loop: the task that owns the session (anyio needs enter and exit in the same task), its stop
 # signal, and the tools. Nodes run in tasks of their own, so the session cannot belong to any of them.
@@ -43,15 +45,21 @@ def set_tools_provider(provider: ToolsProvider | None) -> None:
 
 
 async def get_tools() -> McpTools:
-    """The process's MCP tools, opening the session once per event loop."""
+    """The process's MCP tools, opening the session once per event loop (again after it closed or died)."""
     if _provider is not None:
         return await _provider()
     loop = id(asyncio.get_running_loop())
     lock = _locks.setdefault(loop, asyncio.Lock())
     async with lock:
         entry = _sessions.get(loop)
-        if entry is not None and not entry[0].done():
+        if entry is not None and not entry[0].done() and not entry[2].closed:
             return entry[2]
+        if entry is not None:  # it closed or died under a call: let it finish, and say why it died
+            old_task, old_stop, _ = _sessions.pop(loop)
+            old_stop.set()
+            await asyncio.wait((old_task,))
+            if not old_task.cancelled() and old_task.exception() is not None:
+                log.warning("the MCP tools session had died (%r); opening a new one", old_task.exception())
         ready: asyncio.Future[McpTools] = asyncio.get_running_loop().create_future()
         stop = asyncio.Event()
         task = asyncio.create_task(_own_session(connection_from_env(), ready, stop), name="opswd-mcp-session")
@@ -72,9 +80,20 @@ async def _own_session(connection: Connection, ready: asyncio.Future[McpTools], 
 
 
 async def close_tools() -> None:
-    """Close this loop's session (CLI exit, tests)."""
-    entry = _sessions.pop(id(asyncio.get_running_loop()), None)
-    if entry is not None:
-        task, stop, _ = entry
-        stop.set()
-        await task
+    """Close this loop's session and end its server (CLI exit, service shutdown, tests); a no-op when none is open.
+
+    Calls still in flight raise ToolCallFailed; the transport's shutdown errors are logged (graph.mcp_client).
+    """
+    loop = id(asyncio.get_running_loop())
+    lock = _locks.get(loop)
+    if lock is None:  # never opened on this loop
+        return
+    async with lock:  # not while get_tools is opening one
+        entry = _sessions.pop(loop, None)
+        if entry is not None:
+            task, stop, _ = entry
+            stop.set()
+            await task
+    # Keyed by id(loop): a later loop may get the same id, and an asyncio.Lock stays bound to its first loop.
+    if _locks.get(loop) is lock and loop not in _sessions:
+        del _locks[loop]

@@ -156,25 +156,32 @@ class Inbox:
         A delivery whose alerts are all stored already and change no status (a retry, a repeat_interval
         notification, another Alertmanager replica: most of a storm) only counts the delivery, in one statement
         and without the ingest lock. Anything else folds under the lock, so concurrent deliveries fold as if
-        they came one after another.
+        they came one after another. The statements go out pipelined: two round trips for duplicates, three for
+        a fold, of which the lock is held over two (under load every round trip is also a turn of the event
+        loop, so a lock held over many of them serialises the storm).
         """
-        fingerprints = sorted({a.fingerprint for a in webhook.alerts})
-        async with self.pool.connection() as conn, conn.transaction():
-            db_now, known = await _now_and_known(conn, webhook)
-            if _only_duplicates(webhook, known):
-                await _rows(conn, q.DUPLICATE_ALERTS, {**_alert_keys(webhook), "now": now or db_now})
-                touched = {known[(a.fingerprint, a.starts_at)].incident_id for a in webhook.alerts}
-                return IngestResult(duplicates=len(webhook.alerts), incidents=sorted(i for i in touched if i))
-            # The clock again once the lock is held, so incidents' times follow the order deliveries fold in.
-            locked = await _rows(conn, q.LOCK_INGEST, {"lock": _INGEST_LOCK})
-            now = now or locked[0]["now"]
-            known = await _known_alerts(conn, webhook)  # again: another delivery may have stored some meanwhile
-            since = now - timedelta(seconds=self.window_s)
-            incidents = await _open_incidents(conn, fingerprints, since)
-            plan = plan_delivery(webhook, known, incidents.values(), self.topology, now, self.window_s)
-            await _write_plan(conn, plan, webhook, incidents, now)
-            closed = await _rows(conn, q.CLOSE_RESOLVED, {"ids": list(plan.touched), "now": now})
-            await conn.execute(q.NOTIFY_WORK, {"what": "alerts"})
+        keys = _alert_keys(webhook)
+        async with self.pool.connection() as conn, conn.pipeline():
+            async with conn.transaction():
+                db_now, known = await _now_and_known(conn, keys)
+                if _only_duplicates(webhook, known):
+                    await conn.execute(q.DUPLICATE_ALERTS, {**keys, "now": now or db_now})
+                    touched = {known[(a.fingerprint, a.starts_at)].incident_id for a in webhook.alerts}
+                    return IngestResult(duplicates=len(webhook.alerts), incidents=sorted(i for i in touched if i))
+                # Under the lock: the clock again (incidents' times follow the order deliveries fold in), the known
+                # alerts again (another delivery may have stored some meanwhile), the open incidents.
+                locked = await conn.execute(q.LOCK_INGEST, {"lock": _INGEST_LOCK})
+                known_again = await conn.execute(q.KNOWN_ALERTS, keys)
+                window = {"now": now, "window_s": self.window_s, "fps": sorted({a.fingerprint for a in webhook.alerts})}
+                open_rows = await (await conn.execute(q.OPEN_INCIDENTS, window)).fetchall()
+                now = now or (await locked.fetchall())[0]["now"]
+                known = _known_from(await known_again.fetchall())
+                incidents = {r["id"]: _open_incident(r) for r in open_rows}
+                plan = plan_delivery(webhook, known, incidents.values(), self.topology, now, self.window_s)
+                await _write_plan(conn, plan, webhook, incidents, now)
+                closing = await conn.execute(q.CLOSE_RESOLVED, {"ids": list(plan.touched), "now": now})
+                await conn.execute(q.NOTIFY_WORK, {"what": "alerts"})
+            closed = await closing.fetchall()  # the COMMIT went out with the writes
         arrived_resolved = sum(1 for n in plan.inserts if n.alert.status == "resolved")
         return IngestResult(
             new=len(plan.inserts),
@@ -389,13 +396,21 @@ def _known_from(rows: list[Row]) -> Known:
     }
 
 
-async def _known_alerts(conn: Conn, webhook: AlertmanagerWebhook) -> Known:
-    return _known_from(await _rows(conn, q.KNOWN_ALERTS, _alert_keys(webhook)))
-
-
-async def _now_and_known(conn: Conn, webhook: AlertmanagerWebhook) -> tuple[datetime, Known]:
-    rows = await _rows(conn, q.NOW_AND_KNOWN_ALERTS, _alert_keys(webhook))
+async def _now_and_known(conn: Conn, keys: Mapping[str, Any]) -> tuple[datetime, Known]:
+    rows = await (await conn.execute(q.NOW_AND_KNOWN_ALERTS, keys)).fetchall()
     return rows[0]["now"], _known_from(rows)
+
+
+def _open_incident(row: Row) -> OpenIncident:
+    return OpenIncident(
+        row["id"],
+        row["group_key"],
+        row["last_alert_at"],
+        set(row["held"]),
+        set(row["topology_keys"]),
+        row["severity"],
+        set(row["hosts"]),
+    )
 
 
 def _only_duplicates(webhook: AlertmanagerWebhook, known: Known) -> bool:
@@ -405,21 +420,6 @@ def _only_duplicates(webhook: AlertmanagerWebhook, known: Known) -> bool:
         if stored is None or (stored.status == "firing" and alert.status == "resolved"):
             return False
     return True
-
-
-async def _open_incidents(conn: Conn, fingerprints: list[str], since: datetime) -> dict[str, OpenIncident]:
-    """Open incidents active since `since` or holding one of `fingerprints` (only those fingerprints loaded)."""
-    rows = await _rows(conn, q.OPEN_INCIDENTS, {"since": since, "fps": fingerprints})
-    incidents = {
-        r["id"]: OpenIncident(
-            r["id"], r["group_key"], r["last_alert_at"], set(), set(r["topology_keys"]), r["severity"], set(r["hosts"])
-        )
-        for r in rows
-    }
-    held = await _rows(conn, q.HELD_FINGERPRINTS, {"fps": fingerprints, "ids": list(incidents)})
-    for r in held:
-        incidents[r["incident_id"]].fingerprints.add(r["fingerprint"])
-    return incidents
 
 
 async def _write_plan(

@@ -96,16 +96,16 @@ FROM (SELECT fp, starts, count(*)::int AS n
 WHERE a.fingerprint = d.fp AND a.starts_at = d.starts
 """
 
+# Open incidents active within the window (from the given time, or the clock) or holding one of the delivery's
+# fingerprints, each with those of the fingerprints it holds (`held`).
 OPEN_INCIDENTS = """
-SELECT id, group_key, last_alert_at, severity, topology_keys, hosts FROM opswd_incidents
-WHERE status = 'open'
-  AND (last_alert_at >= %(since)s
-       OR id IN (SELECT incident_id FROM opswd_alerts WHERE fingerprint = ANY(%(fps)s::text[])))
-"""
-
-HELD_FINGERPRINTS = """
-SELECT DISTINCT incident_id, fingerprint FROM opswd_alerts
-WHERE fingerprint = ANY(%(fps)s::text[]) AND incident_id = ANY(%(ids)s::text[])
+SELECT i.id, i.group_key, i.last_alert_at, i.severity, i.topology_keys, i.hosts,
+       ARRAY(SELECT DISTINCT a.fingerprint FROM opswd_alerts AS a
+             WHERE a.incident_id = i.id AND a.fingerprint = ANY(%(fps)s::text[])) AS held
+FROM opswd_incidents AS i
+WHERE i.status = 'open'
+  AND (i.last_alert_at >= COALESCE(%(now)s::timestamptz, clock_timestamp()) - make_interval(secs => %(window_s)s)
+       OR i.id IN (SELECT incident_id FROM opswd_alerts WHERE fingerprint = ANY(%(fps)s::text[])))
 """
 
 INSERT_INCIDENT = """
