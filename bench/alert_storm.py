@@ -223,6 +223,10 @@ async def run(args: argparse.Namespace, say: Any) -> dict[str, Any]:
             await seed_store(store=metrics, scenario="healthy", hosts=args.hosts, days=1, interval_minutes=60)
             async with fresh_postgres() as db_url:
                 env = service_environment(fleet_dir, work, db_url, TOKEN, args.max_runs)
+                if args.settle_s is not None:  # 0: runs start during the storm, next to the webhooks
+                    env["OPSWD_SERVICE__SETTLE_S"] = str(args.settle_s)
+                env["OPSWD_SERVICE__RUNS"] = args.runs
+                say(f"service: runs {args.runs}, settle {settle_setting(env)[0]:g} s")
                 ingest = [sys.executable, "-m", "app", "knowledge", "ingest"]
                 subprocess.run(ingest, env=env, cwd=ROOT, check=True, capture_output=True)
                 say(f"setup (untimed): metrics seeded, runbook index built in {time.perf_counter() - clock:.1f} s")
@@ -251,6 +255,10 @@ def main() -> None:
     p.add_argument("--deadline-s", type=float, default=180.0, help="stop sending and waiting this long after start")
     p.add_argument("--max-runs", type=int, default=4, help="OPSWD_SERVICE__MAX_CONCURRENT_RUNS of the service")
     p.add_argument("--seed", type=int, default=1)
+    p.add_argument("--settle-s", type=float, help="OPSWD_SERVICE__SETTLE_S (default: the service's, 3 s)")
+    p.add_argument(
+        "--runs", choices=["worker", "inline"], default="worker", help="OPSWD_SERVICE__RUNS: where runs execute"
+    )
     p.add_argument("--cold", action="store_true", help="no warm-up: the storm hits a service that just started")
     p.add_argument("--check", action="store_true", help="exit 1 when a target is missed")
     p.add_argument("--json", action="store_true", help="the figures as JSON on stdout (the text on stderr)")

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Any, Literal
 
 import psycopg
@@ -206,23 +206,31 @@ class Inbox:
         New alerts are claimed once their incident has settled: no alert joined it for `settle_s`, or
         `settle_max_s` passed since it opened (since its last run ended, for a follow-up).
         """
-        async with self.pool.connection() as conn, conn.transaction():
-            now = now or await _db_now(conn)
-            await conn.execute(q.GIVE_UP_EXPIRED, {"now": now, "max": MAX_RUN_ATTEMPTS})
-            window = {"settled": now - timedelta(seconds=settle_s), "overdue": now - timedelta(seconds=settle_max_s)}
-            picked = await _rows(conn, q.PICK_RUN, {"now": now, "max": MAX_RUN_ATTEMPTS, **window})
-            if not picked:
+        args = {
+            "now": now,
+            "max": MAX_RUN_ATTEMPTS,
+            "owner": owner,
+            "lease_s": float(lease_s),
+            "settle_s": float(settle_s),
+            "settle_max_s": float(settle_max_s),
+        }
+        async with self.pool.connection() as conn, conn.pipeline():
+            async with conn.transaction():  # one round trip: BEGIN, give up, claim, COMMIT
+                await conn.execute(q.GIVE_UP_EXPIRED, args)
+                claimed = await conn.execute(q.CLAIM_NEXT, args)
+            rows = await claimed.fetchall()
+            if not rows:
                 return None
-            until = now + timedelta(seconds=lease_s)
-            args = {"id": picked[0]["id"], "owner": owner, "until": until, "now": now}
-            row = (await _rows(conn, q.CLAIM_RUN, args))[0]
-            alerts = [_alert_shape(a) for a in await _rows(conn, q.INCIDENT_ALERTS, {"id": row["id"]})]
-            answers = await _rows(conn, q.UNAPPLIED_ANSWERS, {"id": row["id"]})
+            row = rows[0]
+            alerts_read = await conn.execute(q.INCIDENT_ALERTS, {"id": row["id"]})
+            answers_read = await conn.execute(q.UNAPPLIED_ANSWERS, {"id": row["id"]})
+            alerts = [_alert_shape(a) for a in await alerts_read.fetchall()]
+            answers = list(await answers_read.fetchall())
         firing = [a for a in alerts if a["status"] == "firing"]
         return RunClaim(
             incident_id=row["id"],
             thread_id=row["thread_id"],
-            reason=_REASONS.get(picked[0]["run_state"], "followup"),
+            reason=_REASONS.get(row["claimed_from"], "followup"),
             status=row["status"],
             severity=row["severity"],
             group_key=row["group_key"],
@@ -355,8 +363,11 @@ class Inbox:
             return await _rows(conn, query, args)
 
     async def _write(self, query: str, args: Mapping[str, Any]) -> list[Row]:
-        async with self.pool.connection() as conn, conn.transaction():
-            return await _rows(conn, query, args)
+        # BEGIN, the statement and COMMIT in one round trip: row locks never outlive it.
+        async with self.pool.connection() as conn, conn.pipeline():
+            async with conn.transaction():
+                cur = await conn.execute(query, args)
+            return list(await cur.fetchall()) if cur.description else []
 
 
 def _conninfo(url: str, password: str | None) -> tuple[str, str]:
@@ -374,11 +385,6 @@ def _conninfo(url: str, password: str | None) -> tuple[str, str]:
 async def _rows(conn: Conn, query: str, args: Mapping[str, Any] | None = None) -> list[Row]:
     cur = await conn.execute(query, args)
     return list(await cur.fetchall()) if cur.description else []
-
-
-async def _db_now(conn: Conn) -> datetime:
-    now: datetime = (await _rows(conn, "SELECT clock_timestamp() AS now"))[0]["now"]
-    return now
 
 
 Known = dict[tuple[str, datetime], StoredAlert]

@@ -150,44 +150,55 @@ RETURNING i.id
 
 # --- runs ---------------------------------------------------------------------------------------------------
 
-GIVE_UP_EXPIRED = """
+_CLOCK = "COALESCE(%(now)s::timestamptz, clock_timestamp())"
+
+GIVE_UP_EXPIRED = f"""
 UPDATE opswd_incidents
-SET run_state = 'failed', lease_owner = NULL, lease_until = NULL, updated_at = %(now)s,
+SET run_state = 'failed', lease_owner = NULL, lease_until = NULL, updated_at = {_CLOCK},
     last_error = 'the run lost its lease ' || run_attempts || ' times (worker crashed or hung); not claimed again'
 WHERE id IN (SELECT id FROM opswd_incidents
-             WHERE run_state = 'running' AND lease_until < %(now)s AND run_attempts >= %(max)s
-             FOR UPDATE SKIP LOCKED)
+             WHERE run_state = 'running' AND lease_until < {_CLOCK} AND run_attempts >= %(max)s
+             FOR NO KEY UPDATE SKIP LOCKED)
 """
 
+# Pick and claim in one statement: the row lock lives for one round trip, so a worker starved of CPU (it runs
+# at a lower priority) never holds an incident row that a webhook's fold is waiting for.
 # Pending and follow-up runs only for open incidents; a crashed run and an answered approval are carried
 # through even when the incident resolved meanwhile (the thread is half-way; a human decided). A new or grown
-# incident waits until it has settled (no alert joined since %(settled)s) so that a storm folds before it is
-# investigated, but never past %(overdue)s (measured from its opening, or from the end of its last run), so that
-# an endless storm still gets investigated and re-investigated.
-PICK_RUN = """
-SELECT i.id, i.run_state FROM opswd_incidents AS i
-WHERE (i.status = 'open' AND i.run_state = 'pending'
-       AND (i.last_alert_at <= %(settled)s OR i.created_at <= %(overdue)s))
-   OR (i.run_state = 'running' AND i.lease_until < %(now)s AND i.run_attempts < %(max)s)
-   OR (i.status = 'open' AND i.run_state = 'done' AND i.alert_revision > i.run_revision
-       AND (i.last_alert_at <= %(settled)s OR COALESCE(i.run_finished_at, i.created_at) <= %(overdue)s))
-   OR (i.status = 'open' AND i.run_state = 'failed' AND i.alert_revision > i.run_revision
-       AND i.run_attempts < %(max)s
-       AND (i.last_alert_at <= %(settled)s OR COALESCE(i.run_finished_at, i.created_at) <= %(overdue)s))
-   OR (i.run_state = 'waiting' AND EXISTS (
-          SELECT 1 FROM opswd_approval_answers AS a WHERE a.incident_id = i.id AND a.applied_at IS NULL))
-ORDER BY i.run_state = 'waiting' DESC,
-         CASE i.severity WHEN 'critical' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END, i.created_at, i.id
-LIMIT 1
-FOR UPDATE SKIP LOCKED
-"""
-
-CLAIM_RUN = """
-UPDATE opswd_incidents
-SET run_state = 'running', lease_owner = %(owner)s, lease_until = %(until)s, run_revision = alert_revision,
-    run_attempts = run_attempts + 1, updated_at = %(now)s
-WHERE id = %(id)s
-RETURNING id, thread_id, status, severity, group_key, hosts, run_revision, run_attempts
+# incident waits until it has settled (no alert joined for settle_s) so that a storm folds before it is
+# investigated, but never longer than settle_max_s (from its opening, or from the end of its last run), so that
+# an endless storm still gets investigated and re-investigated. `FOR NO KEY UPDATE` leaves the row to the
+# foreign-key checks of alerts being inserted meanwhile.
+CLAIM_NEXT = f"""
+WITH clock AS MATERIALIZED (
+    SELECT {_CLOCK} AS now,
+           {_CLOCK} - make_interval(secs => %(settle_s)s) AS settled,
+           {_CLOCK} - make_interval(secs => %(settle_max_s)s) AS overdue
+),
+picked AS (
+    SELECT i.id, i.run_state FROM opswd_incidents AS i, clock AS c
+    WHERE (i.status = 'open' AND i.run_state = 'pending'
+           AND (i.last_alert_at <= c.settled OR i.created_at <= c.overdue))
+       OR (i.run_state = 'running' AND i.lease_until < c.now AND i.run_attempts < %(max)s)
+       OR (i.status = 'open' AND i.run_state = 'done' AND i.alert_revision > i.run_revision
+           AND (i.last_alert_at <= c.settled OR COALESCE(i.run_finished_at, i.created_at) <= c.overdue))
+       OR (i.status = 'open' AND i.run_state = 'failed' AND i.alert_revision > i.run_revision
+           AND i.run_attempts < %(max)s
+           AND (i.last_alert_at <= c.settled OR COALESCE(i.run_finished_at, i.created_at) <= c.overdue))
+       OR (i.run_state = 'waiting' AND EXISTS (
+              SELECT 1 FROM opswd_approval_answers AS a WHERE a.incident_id = i.id AND a.applied_at IS NULL))
+    ORDER BY i.run_state = 'waiting' DESC,
+             CASE i.severity WHEN 'critical' THEN 0 WHEN 'warning' THEN 1 ELSE 2 END, i.created_at, i.id
+    LIMIT 1
+    FOR NO KEY UPDATE OF i SKIP LOCKED
+)
+UPDATE opswd_incidents AS u
+SET run_state = 'running', lease_owner = %(owner)s, lease_until = c.now + make_interval(secs => %(lease_s)s),
+    run_revision = u.alert_revision, run_attempts = u.run_attempts + 1, updated_at = c.now
+FROM picked AS p, clock AS c
+WHERE u.id = p.id
+RETURNING u.id, u.thread_id, u.status, u.severity, u.group_key, u.hosts, u.run_revision, u.run_attempts,
+          p.run_state AS claimed_from
 """
 
 RENEW_LEASE = """
