@@ -29,6 +29,7 @@ import argparse
 import asyncio
 import os
 import signal
+import statistics
 import sys
 import tempfile
 import time
@@ -267,6 +268,10 @@ def _print(r: Result) -> None:
             f"      round {i + 1}: direct {da[0]:.2f} s (load {da[2]:.1f}), graph {db[0]:.2f} s (load {db[2]:.1f}) ="
             f" {before:.2f} before fan-out + {fan:.2f} fan-out + {after:.2f} after"
         )
+    paired = sorted(db[0] / da[0] for da, db in zip(r.direct, r.graph, strict=True))
+    if len(paired) > 1:  # each round runs both variants back to back: its ratio shares the round's interference
+        listed = ", ".join(f"{x:.3f}" for x in paired)
+        print(f"      paired ratio per round: {listed}; median {statistics.median(paired):.3f}")
     wall_c, cpu_c = r.machinery
     print(
         f"      graph machinery alone (c: tool answers replayed, no MCP/SSH; Send + Postgres checkpoints + LLM call):"
