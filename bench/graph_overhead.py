@@ -79,16 +79,17 @@ class Result:
 
 def _environment(fleet: Path, work: Path, llm_url: str, checkpoint_url: str) -> dict[str, str]:
     """The OPSWD_* settings both variants share (long SSH timeouts: a 500-host burst on 2 cores is slow)."""
+    from tests.support.run_env import run_environment
+
     return {
-        "OPSWD_INVENTORY": str(fleet / "inventory.yaml"),
-        "OPSWD_SSH__KNOWN_HOSTS": str(fleet / "known_hosts"),
-        "OPSWD_SSH__CONNECT_TIMEOUT_S": "30",
-        "OPSWD_SSH__COMMAND_TIMEOUT_S": "60",
-        "OPSWD_METRICS__URL": f"sqlite:///{work / 'metrics.db'}",
-        "OPSWD_NOTIFY__OUTBOX_DB": str(work / "outbox.db"),
-        "OPSWD_NOTIFY__OUTBOX_FILE": str(work / "notifications.jsonl"),
-        "OPSWD_KNOWLEDGE__INDEX_PATH": str(work / "knowledge-index"),
-        "OPSWD_CHECKPOINTS__URL": checkpoint_url,
+        **run_environment(
+            fleet / "inventory.yaml",
+            fleet / "known_hosts",
+            work,
+            checkpoint_url,
+            connect_timeout_s=30,
+            command_timeout_s=60,
+        ),
         "OPSWD_LLM_BASE_URL": llm_url,
         "OPSWD_LLM_MODEL": "fake-model",
         "OPSWD_LLM_MAX_RETRIES": "0",

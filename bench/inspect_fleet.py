@@ -22,34 +22,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # the repository root, when run as a script
 
-
-def _start_fleet(hosts: int, out: Path) -> subprocess.Popen[str]:
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "simfleet",
-            "--hosts",
-            str(hosts),
-            "--scenario",
-            "healthy",
-            "--no-services",
-            "--out",
-            str(out),
-        ],
-        stdout=subprocess.PIPE,
-        text=True,
-        cwd=ROOT,
-    )
-    assert proc.stdout is not None
-    line = proc.stdout.readline()
-    if "simfleet ready" not in line:
-        proc.kill()
-        raise SystemExit(f"simfleet did not start: {line!r}")
-    return proc
+from bench.processes import ROOT, start_fleet
 
 
 def _child(variant: str, fleet: Path, concurrency: int) -> dict[str, Any]:
@@ -171,7 +146,7 @@ def main() -> None:
     print(f"{'hosts':>5} {'variant':>7} {'wall s':>7} {'CPU ms/host':>11} {'peak RSS MB':>11} {'down':>4}")
     for size in args.sizes:
         with tempfile.TemporaryDirectory(prefix="opswd-bench-") as tmp:
-            fleet = _start_fleet(size, Path(tmp))
+            fleet = start_fleet(size, Path(tmp))
             try:
                 bare = _child("bare", Path(tmp), args.concurrency)
                 tools = _child("tools", Path(tmp), args.concurrency)

@@ -8,11 +8,12 @@ import os
 import signal
 import subprocess
 import sys
-import uuid
 from collections.abc import AsyncIterator, Mapping
 from pathlib import Path
 
 import httpx
+
+from tests.support.run_env import run_environment
 
 ROOT = Path(__file__).resolve().parent.parent
 PG_ADMIN_URL = os.environ.get("OPSWD_BENCH_PG_ADMIN_URL", "postgresql://postgres@127.0.0.1:5432/postgres")
@@ -35,17 +36,14 @@ async def fresh_postgres() -> AsyncIterator[str]:
     """A new, empty database on the PG_ADMIN_URL server: its URL; dropped (connections forced out) at the end."""
     import psycopg
 
-    name = f"opswd_bench_{uuid.uuid4().hex[:12]}"
+    from tests.support.postgres import fresh_database
+
     try:
         admin = await psycopg.AsyncConnection.connect(PG_ADMIN_URL, autocommit=True, connect_timeout=3)
     except psycopg.OperationalError as exc:
         raise SystemExit(f"Postgres not reachable at {PG_ADMIN_URL}: {exc}") from exc
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+    async with fresh_database(admin, PG_ADMIN_URL, "opswd_bench") as url:
+        yield url
 
 
 def service_environment(fleet: Path, work: Path, db_url: str, token: str, max_runs: int) -> dict[str, str]:
@@ -54,15 +52,9 @@ def service_environment(fleet: Path, work: Path, db_url: str, token: str, max_ru
     Everything not set here (the settle times, the worker's priority) is the service's own default."""
     return {k: v for k, v in os.environ.items() if not k.startswith("OPSWD_")} | {
         "PYTHONPATH": str(ROOT),
-        "OPSWD_INVENTORY": str(fleet / "inventory.yaml"),
-        "OPSWD_SSH__KNOWN_HOSTS": str(fleet / "known_hosts"),
-        "OPSWD_SSH__CONNECT_TIMEOUT_S": "10",
-        "OPSWD_SSH__COMMAND_TIMEOUT_S": "30",
-        "OPSWD_METRICS__URL": f"sqlite:///{work / 'metrics.db'}",
-        "OPSWD_NOTIFY__OUTBOX_DB": str(work / "outbox.db"),
-        "OPSWD_NOTIFY__OUTBOX_FILE": str(work / "notifications.jsonl"),
-        "OPSWD_KNOWLEDGE__INDEX_PATH": str(work / "knowledge-index"),
-        "OPSWD_CHECKPOINTS__URL": db_url,
+        **run_environment(
+            fleet / "inventory.yaml", fleet / "known_hosts", work, db_url, connect_timeout_s=10, command_timeout_s=30
+        ),
         "OPSWD_SERVICE__TOKEN": token,
         "OPSWD_SERVICE__INBOX_URL": db_url,
         "OPSWD_SERVICE__FOLD_WINDOW_S": "900",

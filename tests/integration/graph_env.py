@@ -8,9 +8,10 @@ empty Postgres database and drops it afterwards.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
-import uuid
+import sys
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -23,6 +24,8 @@ import pytest
 from app.metrics_cmd import seed_store
 from checkpoints.settings import CheckpointSettings
 from tests.conftest import REPO_ROOT
+from tests.support.postgres import fresh_database
+from tests.support.run_env import run_environment
 
 from .conftest import FleetInfo
 
@@ -64,19 +67,17 @@ def read_outbox(path: Path) -> list[dict[str, Any]]:
 
 def graph_environment(fleet: FleetInfo, root: Path, checkpoint_url: str) -> dict[str, str]:
     """The OPSWD_* settings of a run on `fleet` whose files are all under `root`."""
-    return {
-        "OPSWD_INVENTORY": str(fleet.inventory),
-        "OPSWD_SSH__KNOWN_HOSTS": str(fleet.known_hosts),
-        # The unreachable host costs one connect timeout: keep it short, the fleet is on loopback.
-        "OPSWD_SSH__CONNECT_TIMEOUT_S": "2",
-        "OPSWD_SSH__COMMAND_TIMEOUT_S": "15",
-        "OPSWD_METRICS__URL": f"sqlite:///{root / 'metrics.db'}",
-        "OPSWD_NOTIFY__OUTBOX_DB": str(root / "outbox.db"),
-        "OPSWD_NOTIFY__OUTBOX_FILE": str(root / "notifications.jsonl"),
-        # Shared by the tests of one fleet: building the runbook index once is enough.
-        "OPSWD_KNOWLEDGE__INDEX_PATH": str(fleet.out / "knowledge-index"),
-        "OPSWD_CHECKPOINTS__URL": checkpoint_url,
-    }
+    # The unreachable host costs one connect timeout: keep it short, the fleet is on loopback. The runbook index
+    # is shared by the tests of one fleet: building it once is enough.
+    return run_environment(
+        fleet.inventory,
+        fleet.known_hosts,
+        root,
+        checkpoint_url,
+        connect_timeout_s=2,
+        command_timeout_s=15,
+        knowledge_index=fleet.out / "knowledge-index",
+    )
 
 
 async def prepare_graph_env(
@@ -108,11 +109,28 @@ async def _admin() -> psycopg.AsyncConnection[tuple[object, ...]]:
 @asynccontextmanager
 async def fresh_postgres_database(prefix: str = "opswd_graph") -> AsyncIterator[str]:
     """The URL of a new, empty Postgres database, dropped (with its connections) afterwards."""
-    name = f"{prefix}_{uuid.uuid4().hex[:12]}"
-    admin = await _admin()
-    await admin.execute(f'CREATE DATABASE "{name}"')
+    async with fresh_database(await _admin(), PG_ADMIN_URL, prefix) as url:
+        yield url
+
+
+async def start_app(genv: GraphEnv, *args: str, **env: str) -> asyncio.subprocess.Process:
+    """`python -m app ARGS` in another process on `genv` (plus `env`), its output piped."""
+    # Never a blocking subprocess call: the simulated fleet answers SSH on the test's event loop.
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "app", *args,
+        cwd=REPO_ROOT, env={**genv.subprocess_env(), **env}, stdin=asyncio.subprocess.DEVNULL,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+
+
+async def run_app(genv: GraphEnv, *args: str, timeout_s: float = 45, **env: str) -> tuple[int, str, str]:
+    """Run `python -m app ARGS` to its end (killed after `timeout_s`): (exit status, stdout, stderr)."""
+    proc = await start_app(genv, *args, **env)
     try:
-        yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+        out, err = await asyncio.wait_for(proc.communicate(), timeout_s)
+    except TimeoutError:
+        proc.kill()
+        await proc.wait()
+        raise
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), err.decode()

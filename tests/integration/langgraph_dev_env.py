@@ -14,7 +14,6 @@ import socket
 import subprocess
 import sys
 import time
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,6 +25,8 @@ import pytest
 
 from app.metrics_cmd import seed_store
 from tests.conftest import REPO_ROOT
+from tests.support.postgres import fresh_database
+from tests.support.run_env import run_environment
 
 from .conftest import FleetInfo
 
@@ -62,13 +63,8 @@ async def _checkpoint_store(tmp: Path) -> AsyncIterator[str]:
         print(f"Postgres not reachable ({exc}); checkpoints in SQLite instead", file=sys.stderr)
         yield f"sqlite:///{tmp / 'checkpoints.db'}"
         return
-    name = f"opswd_lgdev_{uuid.uuid4().hex[:12]}"
-    await admin.execute(f'CREATE DATABASE "{name}"')
-    try:
-        yield PG_ADMIN_URL.rsplit("/", 1)[0] + f"/{name}"
-    finally:
-        await admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
-        await admin.close()
+    async with fresh_database(admin, PG_ADMIN_URL, "opswd_lgdev") as url:
+        yield url
 
 
 def _descendants(pid: int) -> list[int]:
@@ -125,15 +121,9 @@ def _server_env(fleet: FleetInfo, tmp: Path, checkpoint_url: str) -> dict[str, s
         **base,
         **OFFLINE,
         "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")])),
-        "OPSWD_INVENTORY": str(fleet.inventory),
-        "OPSWD_SSH__KNOWN_HOSTS": str(fleet.known_hosts),
-        "OPSWD_SSH__CONNECT_TIMEOUT_S": "2",
-        "OPSWD_SSH__COMMAND_TIMEOUT_S": "15",
-        "OPSWD_METRICS__URL": f"sqlite:///{tmp / 'metrics.db'}",
-        "OPSWD_NOTIFY__OUTBOX_DB": str(tmp / "outbox.db"),
-        "OPSWD_NOTIFY__OUTBOX_FILE": str(tmp / "notifications.jsonl"),
-        "OPSWD_KNOWLEDGE__INDEX_PATH": str(tmp / "knowledge-index"),
-        "OPSWD_CHECKPOINTS__URL": checkpoint_url,
+        **run_environment(
+            fleet.inventory, fleet.known_hosts, tmp, checkpoint_url, connect_timeout_s=2, command_timeout_s=15
+        ),
     }
 
 

@@ -11,9 +11,7 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
-import sys
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -29,11 +27,10 @@ from service.dispatcher import ALERT_REQUESTER, incident_request, outcome_of
 from service.driver import InProcessDriver
 from service.folding import Topology, thread_id_for
 from service.inbox import Inbox
-from tests.conftest import REPO_ROOT
 from tools_server.inventory import load_inventory
 
 from .conftest import FleetInfo
-from .graph_env import GraphEnv, fresh_postgres_database, prepare_graph_env
+from .graph_env import GraphEnv, fresh_postgres_database, prepare_graph_env, run_app
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module"), pytest.mark.timeout(120)]
 
@@ -46,23 +43,9 @@ async def genv(demo_fleet: FleetInfo, tmp_path: Path, monkeypatch: pytest.Monkey
         yield await prepare_graph_env(demo_fleet, tmp_path / "run", url, monkeypatch)
 
 
-async def _cli(genv: GraphEnv, *args: str, timeout_s: float = 60) -> tuple[int, str, str]:
+async def _cli(genv: GraphEnv, *args: str) -> tuple[int, str, str]:
     """`python -m app ARGS` in another process, the inbox on the test database; (status, stdout, stderr)."""
-    env = {**genv.subprocess_env(), "OPSWD_SERVICE__INBOX_URL": genv.checkpoint_url}
-    # Never a blocking subprocess call: the simulated fleet answers SSH on this test's event loop.
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "app", *args,
-        cwd=REPO_ROOT, env=env, stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    try:
-        out, err = await asyncio.wait_for(proc.communicate(), timeout_s)
-    except TimeoutError:
-        proc.kill()
-        await proc.wait()
-        raise
-    assert proc.returncode is not None
-    return proc.returncode, out.decode(), err.decode()
+    return await run_app(genv, *args, timeout_s=60, OPSWD_SERVICE__INBOX_URL=genv.checkpoint_url)
 
 
 def _memory_alert(fleet: FleetInfo) -> bytes:

@@ -19,7 +19,6 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -31,10 +30,9 @@ from langchain_core.runnables import RunnableConfig
 
 from app.incident_run import IncidentRunner
 from graph.context import IncidentContext
-from tests.conftest import REPO_ROOT
 
 from .conftest import FleetInfo
-from .graph_env import GraphEnv, fresh_postgres_database, prepare_graph_env
+from .graph_env import GraphEnv, fresh_postgres_database, prepare_graph_env, run_app, start_app
 
 pytestmark = [pytest.mark.integration, pytest.mark.asyncio(loop_scope="module"), pytest.mark.timeout(90)]
 
@@ -54,26 +52,10 @@ def _config(thread: str) -> RunnableConfig:
     return {"configurable": {"thread_id": thread}}
 
 
-async def _start(genv: GraphEnv, *args: str, **env: str) -> asyncio.subprocess.Process:
-    # Never a blocking subprocess call: the simulated fleet answers SSH on this test's event loop.
-    return await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "app", *args,
-        cwd=REPO_ROOT, env={**genv.subprocess_env(), **env}, stdin=asyncio.subprocess.DEVNULL,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-
-
-async def _cli(genv: GraphEnv, *args: str, timeout_s: float = 45) -> tuple[int, str]:
+async def _cli(genv: GraphEnv, *args: str) -> tuple[int, str]:
     """Run `python -m app ARGS` to its end; return its exit status and stdout + stderr."""
-    proc = await _start(genv, *args)
-    try:
-        out, err = await asyncio.wait_for(proc.communicate(), timeout_s)
-    except TimeoutError:
-        proc.kill()
-        await proc.wait()
-        raise
-    assert proc.returncode is not None
-    return proc.returncode, out.decode() + err.decode()
+    code, out, err = await run_app(genv, *args)
+    return code, out + err
 
 
 async def _answer_accept_in_another_process(genv: GraphEnv, thread: str) -> None:
@@ -140,7 +122,7 @@ async def test_kill_9_mid_run_then_continue_the_thread(genv: GraphEnv) -> None:
     # The unreachable host holds its inspect_host task for the whole connect timeout: the window to kill in.
     # The continuation in this process waits the fixture's 2 s instead.
     args = ("inspect", "--hosts", memory, dead, "--thread", thread)
-    proc = await _start(genv, *args, OPSWD_SSH__CONNECT_TIMEOUT_S="6")
+    proc = await start_app(genv, *args, OPSWD_SSH__CONNECT_TIMEOUT_S="6")
     try:
         async with IncidentRunner.open(genv.checkpoint_settings()) as runner:
             saved_done = await _wait_mid_inspection(runner, thread, proc, memory)
@@ -178,7 +160,7 @@ async def test_kill_9_inspect_then_resume_from_the_command_line(genv: GraphEnv) 
     fleet = genv.fleet
     disk, dead = fleet.host_with("disk_full"), fleet.host_with("unreachable")  # no memory pressure: no approval
     thread = "kill-then-resume"
-    proc = await _start(genv, "inspect", "--hosts", disk, dead, "--thread", thread, OPSWD_SSH__CONNECT_TIMEOUT_S="6")
+    proc = await start_app(genv, "inspect", "--hosts", disk, dead, "--thread", thread, OPSWD_SSH__CONNECT_TIMEOUT_S="6")
     try:
         async with IncidentRunner.open(genv.checkpoint_settings()) as runner:
             saved_done = await _wait_mid_inspection(runner, thread, proc, disk)

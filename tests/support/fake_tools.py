@@ -35,17 +35,19 @@ def host_row(i: int, **overrides: Any) -> dict[str, Any]:
     return {**row, **overrides}
 
 
-def finding(host: str, metric: str, value: float, severity: str = "critical") -> dict[str, Any]:
-    """One finding as ssh_inspect_host reports it."""
+def finding(
+    host: str, metric: str, value: float, severity: str = "critical", *, index: int | None = None, evidence: str = ""
+) -> dict[str, Any]:
+    """One finding as ssh_inspect_host reports it (`index` tells apart several of one metric on a host)."""
     return {
-        "id": f"F-{host}-{metric}",
+        "id": f"F-{host}-{metric}" + ("" if index is None else f"-{index}"),
         "host": host,
         "component": metric.split(".")[0],
         "severity": severity,
         "metric": metric,
         "value": value,
         "summary": f"{metric} {value} on {host}",
-        "evidence": f"{metric}={value}",
+        "evidence": evidence or f"{metric}={value}",
         "subject": None,
     }
 

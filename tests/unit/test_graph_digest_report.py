@@ -11,20 +11,11 @@ from graph.report_check import check_report
 from graph.report_model import Action, Hypothesis, ReportModel
 from graph.report_template import template_report
 from graph.routing import route_after_query_metrics, route_after_write_report
+from tests.support.fake_tools import finding
 
 
 def _finding(host: str, metric: str, severity: str, value: float, i: int = 0) -> dict[str, Any]:
-    return {
-        "id": f"F-{host}-{metric}-{i}",
-        "host": host,
-        "component": metric.split(".")[0],
-        "severity": severity,
-        "metric": metric,
-        "value": value,
-        "summary": f"{metric} {value} on {host}",
-        "evidence": "x" * 400,
-        "subject": None,
-    }
+    return finding(host, metric, value, severity, index=i, evidence="x" * 400)
 
 
 def _outcomes(n: int) -> dict[str, dict[str, Any]]:
