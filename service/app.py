@@ -28,6 +28,7 @@ from service.approvals import ApprovalRefused, answer_value, check_approver, par
 from service.auth import BEARER_IDENTITY, authenticate
 from service.dispatcher import Dispatcher, outcome_of
 from service.driver import InProcessDriver, RunDriver, SdkDriver, open_in_process_driver
+from service.inbox import open_inbox
 from service.settings import ServiceConfigError, ServiceSettings, service_settings_from_env
 from service.worker_process import WorkerProcess, worker_command
 
@@ -341,22 +342,6 @@ def create_app(*, in_process: bool, after_ingest: AfterIngest | None = None) -> 
             yield
 
     return Starlette(routes=_routes(), lifespan=lifespan)
-
-
-def open_inbox(settings: ServiceSettings, *, pool_size: int) -> contextlib.AbstractAsyncContextManager[Any]:
-    """The inbox on the configured database, folding by the inventory's topology; `pool_size` connections."""
-    from service.folding import Topology
-    from service.inbox import Inbox
-    from tools_server.settings import Settings
-
-    topology = Topology.from_inventory(Settings().inventory)
-    return Inbox.open(
-        settings.resolved_inbox_url(),
-        topology,
-        window_s=settings.fold_window_s,
-        pool_min=pool_size,
-        pool_max=pool_size,
-    )
 
 
 app = create_app(in_process=False)

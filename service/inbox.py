@@ -8,6 +8,7 @@ the database clock unless a caller passes `now` (tests), so replicas on differen
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -24,6 +25,7 @@ from service import inbox_sql as q
 from service.alert_payload import AlertmanagerWebhook
 from service.folding import Topology
 from service.inbox_ingest import IngestResult, fold_delivery
+from service.settings import ServiceSettings
 
 MAX_RUN_ATTEMPTS = 3
 """Claims of one piece of work without a finished run. A run that keeps crashing its worker (or keeps failing on
@@ -352,3 +354,17 @@ def _alert_shape(row: Row) -> Row:
         **({"groupKey": row["group_key"]} if "group_key" in row else {}),
         **({"receivedAt": row["received_at"].isoformat()} if row.get("received_at") else {}),
     }
+
+
+def open_inbox(settings: ServiceSettings, *, pool_size: int) -> contextlib.AbstractAsyncContextManager[Inbox]:
+    """The inbox of the service settings (HTTP process and workers alike): folding by the inventory's topology,
+    `pool_size` connections."""
+    from tools_server.settings import Settings
+
+    return Inbox.open(
+        settings.resolved_inbox_url(),
+        Topology.from_inventory(Settings().inventory),
+        window_s=settings.fold_window_s,
+        pool_min=pool_size,
+        pool_max=pool_size,
+    )

@@ -21,6 +21,7 @@ import sys
 
 from service.dispatcher import Dispatcher
 from service.driver import InProcessDriver, open_in_process_driver
+from service.inbox import open_inbox
 from service.settings import ServiceSettings
 
 log = logging.getLogger("opswatchdog.worker")
@@ -46,8 +47,6 @@ def _watch_parent(loop: asyncio.AbstractEventLoop, stop: asyncio.Event) -> None:
 
 async def run_worker(settings: ServiceSettings, *, parent_pipe: bool = False) -> None:
     """Run the dispatcher until SIGTERM/SIGINT (or, with `parent_pipe`, until the parent goes away)."""
-    from service.app import open_inbox  # the inbox exactly as the HTTP side opens it (same topology, window)
-
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
