@@ -94,7 +94,10 @@ async def _wait_mid_inspection(
         assert proc.returncode is None, "the run ended before it could be killed mid-run"
         saved = await runner.saver.aget_tuple(_config(thread))
         if saved is not None:
-            results = [v for _, channel, v in saved.pending_writes or [] if channel == "host_results"]
+            # inspect_host writes {host: outcome}; triage's reset of the channel (an Overwrite) is not a result.
+            results = [
+                v for _, channel, v in saved.pending_writes or [] if channel == "host_results" and isinstance(v, dict)
+            ]
             done = {h: o for r in results for h, o in r.items()}
             if done_host in done:
                 return done
